@@ -1,0 +1,152 @@
+"""Building the application: the database, the dispatcher and the bot, in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import handlers
+from bot.i18n import LocaleMiddleware, Translations
+from bot.middlewares import DatabaseMiddleware, InFlightMiddleware, MemberMiddleware
+from bot.sender import FloodGate, FloodGateMiddleware, Sender
+from bot.settings import Settings
+from knowledge.municipalities import MunicipalityDirectory, load_municipalities
+from storage import members
+from storage.db import SessionMaker, create_engine, create_sessionmaker, upgrade
+from storage.fsm import DatabaseStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """The long-lived parts of a running bot."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: SessionMaker
+    translations: Translations
+    municipalities: MunicipalityDirectory
+    dispatcher: Dispatcher
+    in_flight: InFlightMiddleware
+    flood_gate: FloodGate
+
+
+def create_storage(
+    settings: Settings, sessionmaker: SessionMaker
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Conversation storage: Redis when REDIS_URL is set, else our own database."""
+    if settings.redis_url:
+        redis_storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
+        return redis_storage, RedisEventIsolation(redis_storage.redis)
+    return DatabaseStorage(sessionmaker), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    sessionmaker: SessionMaker,
+    translations: Translations,
+    municipalities: MunicipalityDirectory,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+    flood_gate: FloodGate | None = None,
+) -> tuple[Dispatcher, InFlightMiddleware]:
+    """The dispatcher with its middlewares, routers and long-lived context."""
+    dispatcher = Dispatcher(
+        storage=storage or DatabaseStorage(sessionmaker),
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        settings=settings,
+        sessionmaker=sessionmaker,
+        translations=translations,
+        municipalities=municipalities,
+        flood_gate=flood_gate or FloodGate(),
+    )
+    in_flight = InFlightMiddleware()
+    dispatcher.update.outer_middleware(in_flight)
+    dispatcher.update.outer_middleware(DatabaseMiddleware(sessionmaker))
+    dispatcher.update.outer_middleware(MemberMiddleware())
+    LocaleMiddleware(i18n=translations).setup(dispatcher)
+    dispatcher.include_routers(*handlers.routers())
+    return dispatcher, in_flight
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    """The Bot API client, speaking HTML, pointed at TELEGRAM_API_URL."""
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    assert settings.bot_token is not None, "create_bot needs BOT_TOKEN (or a local session)"
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_sender(bot: Bot, sessionmaker: SessionMaker, flood_gate: FloodGate) -> Sender:
+    """The outbound sender, recording unreachable chats and failures in the database."""
+
+    async def on_unreachable(chat_id: int) -> None:
+        async with sessionmaker() as session:
+            await members.mark_unreachable(session, chat_id=chat_id)
+            await session.commit()
+
+    async def on_failure(chat_id: int, reason: str) -> None:
+        async with sessionmaker() as session:
+            await members.record_failed_delivery(session, chat_id=chat_id, reason=reason)
+            await session.commit()
+
+    bot.session.middleware(FloodGateMiddleware(flood_gate))
+    return Sender(bot, gate=flood_gate, on_unreachable=on_unreachable, on_failure=on_failure)
+
+
+@asynccontextmanager
+async def open_app(settings: Settings) -> AsyncIterator[App]:
+    """Migrate the database and build the dispatcher; dispose of everything at the end."""
+    engine = create_engine(settings.database_url)
+    storage: BaseStorage | None = None
+    try:
+        await upgrade(engine)
+        sessionmaker = create_sessionmaker(engine)
+        storage, isolation = create_storage(settings, sessionmaker)
+        translations = Translations(default_locale=settings.default_locale)
+        municipalities = load_municipalities()
+        flood_gate = FloodGate()
+        dispatcher, in_flight = create_dispatcher(
+            settings,
+            sessionmaker=sessionmaker,
+            translations=translations,
+            municipalities=municipalities,
+            storage=storage,
+            events_isolation=isolation,
+            flood_gate=flood_gate,
+        )
+        yield App(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            translations=translations,
+            municipalities=municipalities,
+            dispatcher=dispatcher,
+            in_flight=in_flight,
+            flood_gate=flood_gate,
+        )
+    finally:
+        if storage is not None:
+            await storage.close()
+        await engine.dispose()

@@ -1,0 +1,75 @@
+"""The bot's commands: what /help lists and what Telegram's command menu shows."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from bot.i18n import LOCALES, Translations
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def N_(message: str) -> str:
+    """Mark MESSAGE for translation without translating it yet."""
+    return message
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """A command, its one-line description (a message id) and who may use it."""
+
+    name: str
+    description: str
+    coordinator: bool = False
+
+
+COMMANDS: tuple[CommandInfo, ...] = (
+    CommandInfo("start", N_("Start over: language, municipality, consent")),
+    CommandInfo("help", N_("What I can do")),
+    CommandInfo("language", N_("Change the language")),
+    CommandInfo("cancel", N_("Leave the current step")),
+)
+
+
+def commands_for(*, coordinator: bool) -> list[CommandInfo]:
+    """The commands a member (or a coordinator) may use."""
+    return [info for info in COMMANDS if coordinator or not info.coordinator]
+
+
+def coordinator_command_names() -> list[str]:
+    """Names of the commands only coordinators may use."""
+    return [info.name for info in COMMANDS if info.coordinator]
+
+
+async def publish_commands(bot: Bot, settings: Settings, translations: Translations) -> None:
+    """Set Telegram's command menu in every language, with the extra commands for coordinators."""
+
+    def menu(locale: str, *, coordinator: bool) -> list[BotCommand]:
+        return [
+            BotCommand(
+                command=info.name,
+                description=translations.gettext(info.description, locale=locale),
+            )
+            for info in commands_for(coordinator=coordinator)
+        ]
+
+    default_menu = menu(settings.default_locale, coordinator=False)
+    await bot.set_my_commands(default_menu, scope=BotCommandScopeDefault())
+    for locale in LOCALES:
+        await bot.set_my_commands(
+            menu(locale, coordinator=False), scope=BotCommandScopeDefault(), language_code=locale
+        )
+    if not coordinator_command_names():
+        return
+    for user_id in sorted(settings.coordinator_ids):
+        scope = BotCommandScopeChat(chat_id=user_id)
+        await bot.set_my_commands(menu(settings.default_locale, coordinator=True), scope=scope)
+        for locale in LOCALES:
+            await bot.set_my_commands(
+                menu(locale, coordinator=True), scope=scope, language_code=locale
+            )

@@ -1,0 +1,99 @@
+"""`civicbot run`: long polling (or a webhook) until SIGTERM/SIGINT, then a graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from urllib.parse import urlsplit
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import App, create_bot, create_sender, open_app
+from bot.commands import publish_commands
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# How long a stop waits for updates that are being handled.
+STOP_GRACE_SECONDS = 20.0
+WEBHOOK_HOST, WEBHOOK_PORT = "0.0.0.0", 8080  # noqa: S104 (behind a reverse proxy)
+
+
+async def _on_startup(app: App, bot: Bot) -> None:
+    try:
+        await publish_commands(bot, app.settings, app.translations)
+    except TelegramAPIError as error:  # the menu is a convenience; the bot works without it
+        log.warning("could not set the command menu: %s", error)
+
+
+async def _on_shutdown(app: App, bot: Bot) -> None:
+    if not await app.in_flight.wait_idle(STOP_GRACE_SECONDS):
+        log.warning("stopped with updates still being handled")
+    if app.in_flight.last_update_id is not None:
+        # Confirm what was handled, so Telegram does not deliver it again after the restart.
+        try:
+            await bot.get_updates(offset=app.in_flight.last_update_id + 1, limit=1, timeout=0)
+        except TelegramAPIError as error:
+            log.warning("could not confirm the last updates: %s", error)
+
+
+async def run(settings: Settings) -> None:
+    """Run the bot until a signal stops it."""
+    async with open_app(settings) as app:
+        bot = create_bot(settings)
+        dispatcher = app.dispatcher
+        dispatcher["sender"] = create_sender(bot, app.sessionmaker, app.flood_gate)
+        dispatcher.startup.register(lambda: _on_startup(app, bot))
+        if settings.webhook_url:
+            await _serve_webhook(app, bot)
+            return
+        dispatcher.shutdown.register(lambda: _on_shutdown(app, bot))
+        await bot.delete_webhook()
+        await dispatcher.start_polling(
+            bot,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+            handle_signals=True,
+            close_bot_session=True,
+        )
+
+
+async def _serve_webhook(app: App, bot: Bot) -> None:
+    settings = app.settings
+    assert settings.webhook_url is not None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    path = urlsplit(settings.webhook_url).path or "/"
+
+    async def register_webhook() -> None:
+        await bot.set_webhook(
+            settings.webhook_url or "",
+            secret_token=secret,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+        )
+
+    app.dispatcher.startup.register(register_webhook)
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=app.dispatcher, bot=bot, secret_token=secret).register(
+        web_app, path=path
+    )
+    setup_application(web_app, app.dispatcher, bot=bot)
+    runner = web.AppRunner(web_app, handle_signals=True)
+    await runner.setup()
+    site = web.TCPSite(runner, WEBHOOK_HOST, WEBHOOK_PORT)
+    await site.start()
+    log.info("webhook listening on %s:%s%s", WEBHOOK_HOST, WEBHOOK_PORT, path)
+    try:
+        await _wait_for_signal()
+    finally:
+        await runner.cleanup()
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,134 @@
+"""Settings read from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+Locale = Literal["lt", "lv", "en"]
+
+_SYNC_TO_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+}
+_ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with (see the README's configuration table)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///data/civicbot.db"
+    redis_url: str | None = None
+    coordinator_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+    coordinator_chat_id: int | None = None
+    default_locale: Locale = "lt"
+    timezone: str = "Europe/Vilnius"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("bot_token", "webhook_secret", "redis_url", "webhook_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _BOT_TOKEN.match(value.get_secret_value()):
+            raise ValueError("must look like 123456:ABC-DEF..., as @BotFather gives it")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a database URL") from None
+        driver = _SYNC_TO_ASYNC_DRIVERS.get(url.drivername, url.drivername)
+        if driver not in _ASYNC_DRIVERS:
+            raise ValueError(
+                f"unsupported database {url.drivername!r}: use sqlite+aiosqlite:///... "
+                "or postgresql+asyncpg://..."
+            )
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^rediss?://", value):
+            raise ValueError(f"{value!r} is not a redis:// URL")
+        return value
+
+    @field_validator("coordinator_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            for part in parts:
+                if not re.fullmatch(r"-?\d+", part):
+                    raise ValueError(f"{part!r} is not a Telegram user id")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (try Europe/Vilnius)") from None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_TOKEN.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The default time zone as an object."""
+        return ZoneInfo(self.timezone)
+
+    def is_coordinator(self, user_id: int | None) -> bool:
+        """Whether USER_ID has coordinator rights."""
+        return user_id is not None and user_id in self.coordinator_ids
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and `.env`; raise SettingsError on a bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        reason = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{variable}: {reason}") from None

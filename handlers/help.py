@@ -1,0 +1,43 @@
+"""/help lists what this member can do; /cancel leaves any flow."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.commands import commands_for
+
+router = Router(name=__name__)
+
+
+def help_text(*, is_coordinator: bool) -> str:
+    """The list of commands this member may use, in the current language."""
+    lines = [_("Here is what I can do:")]
+    lines += [f"/{info.name} — {_(info.description)}" for info in commands_for(coordinator=False)]
+    if is_coordinator:
+        lines += ["", _("For coordinators:")]
+        lines += [
+            f"/{info.name} — {_(info.description)}"
+            for info in commands_for(coordinator=True)
+            if info.coordinator
+        ]
+    return "\n".join(lines)
+
+
+@router.message(Command("help"))
+async def show_help(message: Message, is_coordinator: bool) -> None:
+    """Answer /help."""
+    await message.answer(help_text(is_coordinator=is_coordinator))
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext) -> None:
+    """Leave whatever the member was doing."""
+    if await state.get_state() is None:
+        await message.answer(_("There is nothing to cancel. Send /help to see what I can do."))
+        return
+    await state.clear()
+    await message.answer(_("Cancelled. Send /help to see what I can do."))

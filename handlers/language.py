@@ -1,0 +1,62 @@
+"""/language: the member chooses the language the bot speaks."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import LANGUAGE_NAMES, LOCALES
+from storage import members
+from storage.models import Member
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == "private")
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    """A language button."""
+
+    code: str
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    """One button per language, each in its own language."""
+    builder = InlineKeyboardBuilder()
+    for code in LOCALES:
+        builder.button(text=LANGUAGE_NAMES[code], callback_data=LanguageChoice(code=code))
+    return builder.as_markup()
+
+
+@router.message(Command("language"))
+async def ask_language(message: Message) -> None:
+    """Offer the three languages."""
+    await message.answer(_("Which language should I speak?"), reply_markup=language_keyboard())
+
+
+@router.callback_query(LanguageChoice.filter(F.code.in_(LOCALES)), F.message.as_("message"))
+async def choose_language(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: LanguageChoice,
+    session: AsyncSession,
+    member: Member | None,
+    i18n: I18n,
+) -> None:
+    """Store the chosen language and confirm in it."""
+    if member is None:  # pressed in a group: the language is each member's own
+        await query.answer()
+        return
+    await members.set_language(session, member=member, language=callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await query.answer()
+        await message.edit_text(
+            _("I will speak {language} with you.").format(
+                language=LANGUAGE_NAMES[callback_data.code]
+            )
+        )

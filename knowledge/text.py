@@ -1,0 +1,12 @@
+"""Text normalisation shared by every search in the bot: case and diacritics folding."""
+
+import unicodedata
+
+# Letters that do not decompose into a base letter plus a combining mark.
+_SPECIAL = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})
+
+
+def fold(text: str) -> str:
+    """Lower-case TEXT and strip diacritics: 'Paraiškų Pašvaldība' -> 'paraisku pasvaldiba'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SPECIAL))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

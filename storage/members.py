@@ -1,0 +1,106 @@
+"""Reading and writing members and group chats."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import FailedDelivery, GroupChat, Member
+from storage.types import utcnow
+
+
+async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:
+    """The member with Telegram id MEMBER_ID, if known."""
+    return await session.get(Member, member_id)
+
+
+async def sync_member(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    name: str,
+    username: str | None,
+    telegram_language: str | None,
+) -> Member:
+    """The member for a Telegram user, created on first contact, written only when changed."""
+    member = await session.get(Member, member_id)
+    if member is None:
+        member = Member(
+            id=member_id, name=name, username=username, telegram_language=telegram_language
+        )
+        session.add(member)
+        await session.flush()
+        return member
+    if (member.name, member.username, member.telegram_language, member.reachable) != (
+        name,
+        username,
+        telegram_language,
+        True,
+    ):
+        member.name, member.username = name, username
+        member.telegram_language, member.reachable = telegram_language, True
+        member.updated_at = utcnow()
+    return member
+
+
+async def set_language(session: AsyncSession, *, member: Member, language: str) -> None:
+    """Remember the member's chosen language."""
+    member.language = language
+    member.updated_at = utcnow()
+    session.add(member)
+
+
+async def save_profile(
+    session: AsyncSession, *, member: Member, municipality: str | None, consent_version: str
+) -> None:
+    """Store the onboarding profile together with the consent it was given under."""
+    now = utcnow()
+    member.municipality = municipality
+    member.consent_at, member.consent_version = now, consent_version
+    member.updated_at = now
+    session.add(member)
+
+
+async def withdraw_profile(session: AsyncSession, *, member: Member) -> None:
+    """Forget the optional profile of a member who did not consent."""
+    member.municipality = None
+    member.consent_at = member.consent_version = None
+    member.updated_at = utcnow()
+    session.add(member)
+
+
+async def sync_group(session: AsyncSession, *, chat_id: int, title: str, type_: str) -> GroupChat:
+    """The group chat, created when first seen, written only when its title or type changed."""
+    group = await session.get(GroupChat, chat_id)
+    if group is None:
+        group = GroupChat(id=chat_id, title=title, type=type_)
+        session.add(group)
+        await session.flush()
+    elif (group.title, group.type, group.active) != (title, type_, True):
+        group.title, group.type, group.active = title, type_, True
+        group.updated_at = utcnow()
+    return group
+
+
+async def set_group_active(session: AsyncSession, *, chat_id: int, active: bool) -> None:
+    """Record that the bot was added to or removed from a group."""
+    await session.execute(
+        update(GroupChat)
+        .where(GroupChat.id == chat_id)  # type: ignore[arg-type]
+        .values(active=active, updated_at=utcnow())
+    )
+
+
+async def mark_unreachable(session: AsyncSession, *, chat_id: int) -> None:
+    """Record that messages to CHAT_ID cannot be delivered (blocked, deleted, kicked)."""
+    table = GroupChat if chat_id < 0 else Member
+    await session.execute(
+        update(table)
+        .where(table.id == chat_id)  # type: ignore[arg-type]
+        .values(reachable=False, updated_at=utcnow())
+    )
+
+
+async def record_failed_delivery(session: AsyncSession, *, chat_id: int, reason: str) -> None:
+    """Keep a message that could not be delivered for the delivery report."""
+    session.add(FailedDelivery(chat_id=chat_id, reason=reason[:1024]))
