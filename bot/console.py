@@ -33,6 +33,7 @@ from bot.local_session import BOT_TOKEN, LocalSession
 from bot.settings import Settings
 
 CONSOLE_USER_ID = 1
+CONSOLE_GREETING = "civicbot console: type a message, a button's number, or Ctrl-D to leave."
 
 
 def html_to_text(text: str) -> str:
@@ -60,7 +61,7 @@ class Console:
     def _show(self, method: TelegramMethod[Any], result: Any) -> None:
         if isinstance(method, SendMessage | EditMessageText):
             prefix = "(edited) " if isinstance(method, EditMessageText) else ""
-            self._print(prefix + html_to_text(method.text))
+            self._print(prefix + html_to_text(method.text or ""))
         elif isinstance(method, SendDocument | SendPhoto):
             kind = "document" if isinstance(method, SendDocument) else "photo"
             name = getattr(getattr(method, kind), "filename", None) or kind
@@ -143,13 +144,13 @@ async def run_console(
     """Chat with the bot in the terminal until end of input."""
     interactive = stdin.isatty()
     async with open_app(settings) as app:
-        user = User(
-            id=user_id, is_bot=False, first_name="Console", language_code=language_code
-        )
+        user = User(id=user_id, is_bot=False, first_name="Console", language_code=language_code)
         console = Console(app, out=out, user=user)
         app.dispatcher["sender"] = create_sender(console.bot, app.sessionmaker, app.flood_gate)
         if interactive:
-            print("civicbot console: type a message, a button's number, or Ctrl-D to leave.", file=out)
+            print(
+                "civicbot console: type a message, a button's number, or Ctrl-D to leave.", file=out
+            )
         async for line in _lines(stdin):
             await console.say(line)
         await console.bot.session.close()

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # How long a stop waits for updates that are being handled.
 STOP_GRACE_SECONDS = 20.0
-WEBHOOK_HOST, WEBHOOK_PORT = "0.0.0.0", 8080  # noqa: S104 (behind a reverse proxy)
+WEBHOOK_HOST, WEBHOOK_PORT = "0.0.0.0", 8080  # behind a reverse proxy
 
 
 async def _on_startup(app: App, bot: Bot) -> None:

@@ -8,8 +8,12 @@ from handlers import errors, fallback, groups, help, language, start
 
 
 def routers() -> list[Router]:
-    """Every router, in order. Commands come before the conversation steps that could take them."""
-    return [
+    """Every router, in order. Commands come before the conversation steps that could take them.
+
+    Routers live in their modules; a process that builds a second dispatcher (tests, benchmarks)
+    takes them over from the first one.
+    """
+    ordered = [
         errors.router,
         help.router,
         start.router,
@@ -17,3 +21,13 @@ def routers() -> list[Router]:
         groups.router,
         fallback.router,  # last: answers what no feature took
     ]
+    for router in ordered:
+        _detach(router)
+    return ordered
+
+
+def _detach(router: Router) -> None:
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None

@@ -78,9 +78,7 @@ async def start(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(
-    Onboarding.language, LanguageChoice.filter(), F.message.as_("message")
-)
+@router.callback_query(Onboarding.language, LanguageChoice.filter(), F.message.as_("message"))
 async def language_chosen(
     query: CallbackQuery,
     message: Message,

@@ -14,13 +14,11 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import SessionMaker
 from storage.models import ConversationState
 from storage.types import utcnow
-
 
 _update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
 
@@ -79,8 +77,8 @@ class DatabaseStorage(BaseStorage):
     ) -> None:
         storage_key = self._key_builder.build(key)
         row = await session.get(ConversationState, storage_key, with_for_update=True)
-        state = values["state"] if "state" in values else (row.state if row else None)
-        data = values["data"] if "data" in values else (row.data if row else {})
+        state = values.get("state", row.state if row else None)
+        data = values.get("data", row.data if row else {})
         if state is None and not data:
             if row is not None:
                 await session.delete(row)

@@ -1,6 +1,5 @@
 """The tables: members, group chats, conversation states and failed deliveries."""
 
-
 from datetime import datetime
 from typing import Any
 
