@@ -37,7 +37,8 @@ format: sync
 
 i18n: sync ## extract messages, update the catalogues, compile them
 	$(PYBABEL) extract --mapping babel.cfg --keywords "_ __ N_ ngettext:1,2 lazy_gettext" \
-		--no-location --sort-output --omit-header --project civicbot --output-file $(POT) .
+		--no-location --sort-output --omit-header --project civicbot --output-file $(POT) \
+		bot handlers knowledge storage
 	$(PYBABEL) update --input-file $(POT) --output-dir $(LOCALES) --domain civicbot \
 		--no-fuzzy-matching --ignore-obsolete
 	$(PYBABEL) compile --directory $(LOCALES) --domain civicbot --statistics

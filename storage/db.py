@@ -21,15 +21,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine for URL; for SQLite the file's folder is created and WAL is switched on."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, **options)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 

@@ -1,0 +1,153 @@
+"""Members, groups, conversation state and migrations, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+import storage.models  # noqa: F401  (the tables)
+from storage import members
+from storage.db import SessionMaker, create_engine, create_sessionmaker, upgrade
+from storage.fsm import DatabaseStorage, bind_session
+from tests.support import service_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database of each kind (PostgreSQL in a schema of its own)."""
+    if request.param == "sqlite":
+        engine = create_engine(database_url)
+        await upgrade(engine)
+        yield engine
+        await engine.dispose()
+        return
+    base_url = service_url("POSTGRES_TEST_URL", "PostgreSQL")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    async with admin.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
+    try:
+        await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> SessionMaker:
+    return create_sessionmaker(engine)
+
+
+async def test_migrations_produce_the_models_schema(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True}),
+                SQLModel.metadata,
+            )
+        )
+    assert differences == []
+
+
+async def test_upgrade_twice_is_harmless(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert revision == "0001"
+
+
+async def test_member_created_once_and_updated_only_on_change(sessionmaker: SessionMaker) -> None:
+    async with sessionmaker() as session:
+        member = await members.sync_member(
+            session, member_id=5_000_000_001, name="Ona", username=None, telegram_language="lt"
+        )
+        await session.commit()
+        created = member.updated_at
+    async with sessionmaker() as session:
+        same = await members.sync_member(
+            session, member_id=5_000_000_001, name="Ona", username=None, telegram_language="lt"
+        )
+        assert not session.dirty
+        assert same.updated_at == created
+        renamed = await members.sync_member(
+            session, member_id=5_000_000_001, name="Ona K.", username="ona", telegram_language="lt"
+        )
+        assert renamed in session.dirty
+        await session.commit()
+    async with sessionmaker() as session:
+        stored = await members.get_member(session, member_id=5_000_000_001)
+        assert stored is not None
+        assert (stored.name, stored.username) == ("Ona K.", "ona")
+        assert stored.created_at.tzinfo is not None
+
+
+async def test_unreachable_member_and_group(sessionmaker: SessionMaker) -> None:
+    async with sessionmaker() as session:
+        await members.sync_member(
+            session, member_id=11, name="A", username=None, telegram_language=None
+        )
+        await members.sync_group(session, chat_id=-1001, title="G", type_="supergroup")
+        await session.commit()
+        await members.mark_unreachable(session, chat_id=11)
+        await members.mark_unreachable(session, chat_id=-1001)
+        await members.record_failed_delivery(session, chat_id=11, reason="x" * 2000)
+        await session.commit()
+    async with sessionmaker() as session:
+        member = await members.get_member(session, member_id=11)
+        group = await session.get(storage.models.GroupChat, -1001)
+        assert member is not None and not member.reachable
+        assert group is not None and not group.reachable
+        # Writing again clears the flag: the member is reachable once more.
+        again = await members.sync_member(
+            session, member_id=11, name="A", username=None, telegram_language=None
+        )
+        assert again.reachable
+
+
+async def test_conversation_state_round_trip(sessionmaker: SessionMaker) -> None:
+    fsm = DatabaseStorage(sessionmaker)
+    key = StorageKey(bot_id=1, chat_id=7, user_id=7)
+    assert await fsm.get_state(key) is None
+    assert await fsm.get_data(key) == {}
+    await fsm.set_state(key, "Onboarding:municipality")
+    await fsm.set_data(key, {"municipality": "trakai-district", "answers": {"q1": [1, 2]}})
+    assert await fsm.get_state(key) == "Onboarding:municipality"
+    assert await fsm.get_data(key) == {
+        "municipality": "trakai-district",
+        "answers": {"q1": [1, 2]},
+    }
+    # A new storage object (a restarted bot) sees the same conversation.
+    restarted = DatabaseStorage(sessionmaker)
+    assert await restarted.get_state(key) == "Onboarding:municipality"
+    await restarted.set_state(key, None)
+    await restarted.set_data(key, {})
+    async with sessionmaker() as session:
+        count = await session.execute(text("SELECT count(*) FROM conversation_state"))
+        assert count.scalar() == 0
+
+
+async def test_state_written_in_the_update_session_commits_with_it(
+    sessionmaker: SessionMaker,
+) -> None:
+    fsm = DatabaseStorage(sessionmaker)
+    key = StorageKey(bot_id=1, chat_id=8, user_id=8)
+    async with sessionmaker() as session, bind_session(session):
+        await fsm.set_state(key, "Survey:question")
+        await session.rollback()  # the handler failed: the state change goes with it
+    assert await fsm.get_state(key) is None
+    async with sessionmaker() as session, bind_session(session):
+        await fsm.set_state(key, "Survey:question")
+        await session.commit()
+    assert await fsm.get_state(key) == "Survey:question"
