@@ -1,0 +1,646 @@
+"""The knowledge pack: programme facts and funding calls read from knowledge/pack/*.yaml.
+
+Each file holds the entries (question topics with answers in lt, lv and en) and the calls
+(application windows) of one programme. Every entry and call remembers the file and line it
+came from, and `check_pack` lists every problem of a folder at once with its file and line, so
+that a coordinator editing the YAML by hand is told exactly where to look.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+from collections.abc import Callable, Container, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+LANGUAGES: Final = ("lt", "lv", "en")
+
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+_FILE_KEYS: Final = ("source", "verified", "entries", "calls")
+_ENTRY_REQUIRED: Final = ("id", "questions", "answer")
+_ENTRY_OPTIONAL: Final = ("tags", "source", "verified")
+_CALL_REQUIRED: Final = (
+    "id",
+    "title",
+    "programme",
+    "funder",
+    "opens",
+    "closes",
+    "timezone",
+    "who_may_apply",
+    "municipalities",
+    "contact",
+    "link",
+    "questions",
+)
+_CALL_OPTIONAL: Final = ("tags", "source", "verified")
+_CALL_TEXTS: Final = ("title", "programme", "funder", "who_may_apply")
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The seed text a fact was taken from."""
+
+    title: str
+    seed: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One question topic: how people ask about it and the answer, in every language."""
+
+    id: str
+    tags: tuple[str, ...]
+    questions: Mapping[str, tuple[str, ...]]
+    answer: Mapping[str, str]
+    source: Source
+    verified: date
+    file: str
+    line: int
+
+
+class CallStatus(enum.StrEnum):
+    """Where a call's application window stands at a given moment."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A funding call or application window, open from `opens` until `closes` (exclusive).
+
+    Calls added by coordinators at run time have no seed: their `source` and `verified` are None
+    and `file` is empty.
+    """
+
+    id: str
+    title: Mapping[str, str]
+    programme: Mapping[str, str]
+    funder: Mapping[str, str]
+    opens: datetime
+    closes: datetime
+    timezone: str
+    who_may_apply: Mapping[str, str]
+    municipalities: tuple[str, ...]
+    contact: str
+    link: str
+    questions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    source: Source | None = None
+    verified: date | None = None
+    file: str = ""
+    line: int = 0
+
+    def __post_init__(self) -> None:
+        if self.opens.tzinfo is None or self.closes.tzinfo is None:
+            raise ValueError(f"call {self.id!r}: opens and closes must carry a time zone")
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"call {self.id!r}: unknown time zone {self.timezone!r}") from error
+        if self.closes <= self.opens:
+            raise ValueError(f"call {self.id!r}: closes must be after opens")
+        # Keep both moments in the call's own zone, whatever zone they were given in.
+        object.__setattr__(self, "opens", self.opens.astimezone(zone))
+        object.__setattr__(self, "closes", self.closes.astimezone(zone))
+
+    def status(self, now: datetime) -> CallStatus:
+        """Whether the call is upcoming, open or closed at the aware moment NOW."""
+        now = _aware(now)
+        if now < self.opens:
+            return CallStatus.UPCOMING
+        if now < self.closes:
+            return CallStatus.OPEN
+        return CallStatus.CLOSED
+
+    def days_left(self, now: datetime) -> int:
+        """Whole days from NOW until the call closes, on the call's local clock (0 once closed)."""
+        zone = ZoneInfo(self.timezone)
+        # Wall-clock difference, so a day across a DST change still counts as one day.
+        closes = self.closes.astimezone(zone).replace(tzinfo=None)
+        local_now = _aware(now).astimezone(zone).replace(tzinfo=None)
+        return max(0, (closes - local_now) // timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class KnowledgePack:
+    """All entries and calls the bot knows, looked up by id."""
+
+    entries: tuple[Entry, ...]
+    calls: tuple[Call, ...]
+    _entries_by_id: Mapping[str, Entry] = field(init=False, repr=False, compare=False)
+    _calls_by_id: Mapping[str, Call] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        entries = tuple(self.entries)
+        calls = tuple(self.calls)
+        entries_by_id = {entry.id: entry for entry in entries}
+        calls_by_id = {call.id: call for call in calls}
+        if len(entries_by_id) != len(entries) or len(calls_by_id) != len(calls):
+            raise ValueError("knowledge pack: entry and call ids must be unique")
+        object.__setattr__(self, "entries", entries)
+        object.__setattr__(self, "calls", calls)
+        object.__setattr__(self, "_entries_by_id", MappingProxyType(entries_by_id))
+        object.__setattr__(self, "_calls_by_id", MappingProxyType(calls_by_id))
+
+    def entry(self, entry_id: str) -> Entry:
+        """The entry with ENTRY_ID; KeyError if there is none."""
+        return self._entries_by_id[entry_id]
+
+    def call(self, call_id: str) -> Call:
+        """The call with CALL_ID; KeyError if there is none."""
+        return self._calls_by_id[call_id]
+
+    def with_calls(self, extra_calls: Iterable[Call]) -> KnowledgePack:
+        """A new pack with EXTRA_CALLS added; an extra call replaces a call with the same id."""
+        calls = dict(self._calls_by_id)
+        for call in extra_calls:
+            calls[call.id] = call
+        return KnowledgePack(self.entries, tuple(calls.values()))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a pack file, at a line a coordinator can go to."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class PackError(Exception):
+    """The knowledge pack cannot be loaded; `problems` says why and where."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+def load_pack(folder: Path, *, municipalities: Container[str]) -> KnowledgePack:
+    """Read every pack file in FOLDER; raise PackError listing all problems if any."""
+    pack, problems = _read_pack(folder, municipalities)
+    if problems:
+        raise PackError(problems)
+    return pack
+
+
+def check_pack(folder: Path, *, municipalities: Container[str]) -> list[Problem]:
+    """Every problem in the pack files of FOLDER, in file and line order; empty if all is well."""
+    return _read_pack(folder, municipalities)[1]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a naive datetime has no time zone; pass an aware one")
+    return moment
+
+
+def _read_pack(folder: Path, municipalities: Container[str]) -> tuple[KnowledgePack, list[Problem]]:
+    entries: list[Entry] = []
+    calls: list[Call] = []
+    problems: list[Problem] = []
+    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    if not paths:
+        problems.append(Problem(folder.name, 0, "no knowledge pack files (*.yaml) here"))
+    seen_ids: dict[str, str] = {}
+    for path in paths:
+        reader = _FileReader(path.relative_to(folder.parent).as_posix(), municipalities, seen_ids)
+        reader.read(path)
+        entries.extend(reader.entries)
+        calls.extend(reader.calls)
+        problems.extend(sorted(reader.problems, key=lambda problem: problem.line))
+    if problems:
+        return KnowledgePack((), ()), problems
+    return KnowledgePack(tuple(entries), tuple(calls)), problems
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _scalar(node: yaml.Node) -> str | None:
+    """The text of a scalar node, or None for a mapping, a list or a null."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL_TAG:
+        return None
+    return str(node.value)
+
+
+_Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    """The file-level source and verified date, and whether the file gave them at all."""
+
+    source: Source | None
+    verified: date | None
+    has_source: bool
+    has_verified: bool
+
+
+class _FileReader:
+    """Walks the YAML nodes of one pack file, collecting entries, calls and problems."""
+
+    def __init__(self, label: str, municipalities: Container[str], seen_ids: dict[str, str]):
+        self.label = label
+        self.municipalities = municipalities
+        self.seen_ids = seen_ids  # id -> "file:line", shared by all files of the pack
+        self.entries: list[Entry] = []
+        self.calls: list[Call] = []
+        self.problems: list[Problem] = []
+
+    def report(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(Problem(self.label, _line(node), message))
+
+    def read(self, path: Path) -> None:
+        try:
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except UnicodeDecodeError:
+            self.problems.append(Problem(self.label, 1, "the file is not UTF-8 text"))
+            return
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            context = error.context
+            if context and error.context_mark is not None and error.context_mark.line + 1 != line:
+                context += f" (from line {error.context_mark.line + 1})"
+            details = ", ".join(part for part in (context, error.problem) if part)
+            self.problems.append(Problem(self.label, line, f"YAML syntax error: {details}"))
+            return
+        except yaml.YAMLError as error:
+            self.problems.append(Problem(self.label, 1, f"YAML syntax error: {error}"))
+            return
+        if root is None:
+            self.problems.append(Problem(self.label, 1, "the file is empty"))
+            return
+        fields = self.fields(root, "file", required=(), optional=_FILE_KEYS)
+        if fields is None:
+            return
+        if "entries" not in fields and "calls" not in fields:
+            self.report(root, "file: no 'entries' or 'calls'")
+        defaults = _Defaults(
+            source=self.optional(fields, "source", lambda node: self.source(node, "file")),
+            verified=self.optional(fields, "verified", lambda node: self.day(node, "file")),
+            has_source="source" in fields,
+            has_verified="verified" in fields,
+        )
+        for position, node in enumerate(self.items(fields, "entries"), start=1):
+            entry = self.entry(node, position, defaults)
+            if entry is not None:
+                self.entries.append(entry)
+        for position, node in enumerate(self.items(fields, "calls"), start=1):
+            call = self.call(node, position, defaults)
+            if call is not None:
+                self.calls.append(call)
+
+    # -- the shapes of the file
+
+    def entry(self, node: yaml.Node, position: int, defaults: _Defaults) -> Entry | None:
+        ctx = self.context("entry", node, position)
+        fields = self.fields(node, ctx, required=_ENTRY_REQUIRED, optional=_ENTRY_OPTIONAL)
+        if fields is None:
+            return None
+        before = len(self.problems)
+        entry_id = self.identifier(fields, ctx)
+        tags = self.optional(fields, "tags", lambda value: self.words(value, ctx, "tags")) or ()
+        questions = self.given(
+            fields, "questions", lambda key, value: self.question_lists(key, value, ctx)
+        )
+        answer = self.given(fields, "answer", lambda key, value: self.texts(key, value, ctx))
+        source, verified = self.origin(node, fields, ctx, defaults)
+        if (
+            len(self.problems) > before
+            or entry_id is None
+            or questions is None
+            or answer is None
+            or source is None
+            or verified is None
+        ):
+            return None
+        return Entry(
+            id=entry_id,
+            tags=tags,
+            questions=questions,
+            answer=answer,
+            source=source,
+            verified=verified,
+            file=self.label,
+            line=_line(node),
+        )
+
+    def call(self, node: yaml.Node, position: int, defaults: _Defaults) -> Call | None:
+        ctx = self.context("call", node, position)
+        fields = self.fields(node, ctx, required=_CALL_REQUIRED, optional=_CALL_OPTIONAL)
+        if fields is None:
+            return None
+        before = len(self.problems)
+        call_id = self.identifier(fields, ctx)
+        texts = {
+            name: self.given(fields, name, lambda key, value: self.texts(key, value, ctx))
+            for name in _CALL_TEXTS
+        }
+        opens = self.given(fields, "opens", lambda _key, value: self.local_time(value, ctx))
+        closes = self.given(fields, "closes", lambda _key, value: self.local_time(value, ctx))
+        zone = self.given(fields, "timezone", lambda _key, value: self.zone(value, ctx))
+        places = self.given(fields, "municipalities", lambda _key, value: self.places(value, ctx))
+        contact = self.given(
+            fields, "contact", lambda _key, value: self.text(value, ctx, "contact")
+        )
+        link = self.given(fields, "link", lambda _key, value: self.text(value, ctx, "link"))
+        questions = self.given(
+            fields, "questions", lambda key, value: self.question_lists(key, value, ctx)
+        )
+        tags = self.optional(fields, "tags", lambda value: self.words(value, ctx, "tags")) or ()
+        source, verified = self.origin(node, fields, ctx, defaults)
+        if opens is not None and closes is not None and zone is not None:
+            opens, closes = opens.replace(tzinfo=zone), closes.replace(tzinfo=zone)
+            if closes <= opens:
+                self.report(
+                    fields["closes"][1],
+                    f"{ctx}: closes ({closes:%Y-%m-%d %H:%M}) is not after "
+                    f"opens ({opens:%Y-%m-%d %H:%M})",
+                )
+        title, programme, funder, who_may_apply = (texts[name] for name in _CALL_TEXTS)
+        if (
+            len(self.problems) > before
+            or call_id is None
+            or title is None
+            or programme is None
+            or funder is None
+            or who_may_apply is None
+            or opens is None
+            or closes is None
+            or zone is None
+            or places is None
+            or contact is None
+            or link is None
+            or questions is None
+        ):
+            return None
+        return Call(
+            id=call_id,
+            title=title,
+            programme=programme,
+            funder=funder,
+            opens=opens,
+            closes=closes,
+            timezone=zone.key,
+            who_may_apply=who_may_apply,
+            municipalities=places,
+            contact=contact,
+            link=link,
+            questions=questions,
+            tags=tags,
+            source=source,
+            verified=verified,
+            file=self.label,
+            line=_line(node),
+        )
+
+    def origin(
+        self,
+        node: yaml.Node,
+        fields: _Fields,
+        ctx: str,
+        defaults: _Defaults,
+    ) -> tuple[Source | None, date | None]:
+        """The source and verified date of an entry or call, its own or the file's."""
+        source = self.optional(fields, "source", lambda value: self.source(value, ctx))
+        verified = self.optional(fields, "verified", lambda value: self.day(value, ctx))
+        # A broken file-level default was reported once already; a missing one is reported here.
+        if "source" not in fields:
+            source = defaults.source
+            if not defaults.has_source:
+                self.report(node, f"{ctx}: missing required field 'source' (here or in the file)")
+        if "verified" not in fields:
+            verified = defaults.verified
+            if not defaults.has_verified:
+                self.report(node, f"{ctx}: missing required field 'verified' (here or in the file)")
+        return source, verified
+
+    def source(self, node: yaml.Node, ctx: str) -> Source | None:
+        fields = self.fields(node, f"{ctx} source", required=("title", "seed"), optional=())
+        if fields is None or len(fields) < 2:
+            return None
+        title = self.text(fields["title"][1], ctx, "source.title")
+        seed = self.text(fields["seed"][1], ctx, "source.seed")
+        if title is None or seed is None:
+            return None
+        return Source(title=title, seed=seed)
+
+    # -- building blocks
+
+    def context(self, kind: str, node: yaml.Node, position: int) -> str:
+        """How messages name an entry or call: by its id when it has one."""
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if _scalar(key) == "id" and _scalar(value):
+                    return f"{kind} '{_scalar(value)}'"
+        return f"{kind} #{position}"
+
+    def fields(
+        self, node: yaml.Node, ctx: str, *, required: tuple[str, ...], optional: tuple[str, ...]
+    ) -> _Fields | None:
+        """The known keys of a mapping; unknown, duplicate and missing keys are problems."""
+        if not isinstance(node, yaml.MappingNode):
+            self.report(node, f"{ctx}: expected a mapping of fields")
+            return None
+        known = (*required, *optional)
+        found: _Fields = {}
+        for key, value in node.value:
+            name = _scalar(key)
+            if name is None:
+                self.report(key, f"{ctx}: a key must be plain text")
+            elif name in found:
+                self.report(key, f"{ctx}: duplicate key '{name}'")
+            elif name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.report(key, f"{ctx}: unknown key '{name}'{hint}")
+            else:
+                found[name] = (key, value)
+        for name in required:
+            if name not in found:
+                self.report(node, f"{ctx}: missing required field '{name}'")
+        return found
+
+    def given(
+        self, fields: _Fields, name: str, parse: Callable[[yaml.Node, yaml.Node], _T | None]
+    ) -> _T | None:
+        """Parse a required field from its key and value nodes (its absence is reported)."""
+        if name not in fields:
+            return None
+        key, value = fields[name]
+        return parse(key, value)
+
+    def optional(
+        self, fields: _Fields, name: str, parse: Callable[[yaml.Node], _T | None]
+    ) -> _T | None:
+        """Parse an optional field from its value node; None when it is absent."""
+        return parse(fields[name][1]) if name in fields else None
+
+    def items(self, fields: _Fields, name: str) -> list[yaml.Node]:
+        if name not in fields:
+            return []
+        node = fields[name][1]
+        if not isinstance(node, yaml.SequenceNode):
+            self.report(node, f"file: '{name}' must be a list")
+            return []
+        return list(node.value)
+
+    def identifier(self, fields: _Fields, ctx: str) -> str | None:
+        if "id" not in fields:
+            return None
+        node = fields["id"][1]
+        value = _scalar(node)
+        if value is None or not _ID.fullmatch(value):
+            self.report(
+                node,
+                f"{ctx}: bad id {value or ''!r} (use lowercase a-z, 0-9 and '-', "
+                "starting with a letter or digit)",
+            )
+            return None
+        where = f"{self.label}:{_line(node)}"
+        if value in self.seen_ids:
+            self.report(
+                node, f"{ctx}: duplicate id '{value}' (already used at {self.seen_ids[value]})"
+            )
+            return None
+        self.seen_ids[value] = where
+        return value
+
+    def text(self, node: yaml.Node, ctx: str, path: str) -> str | None:
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.report(node, f"{ctx}: {path} must be text")
+            return None
+        value = (_scalar(node) or "").strip()
+        if not value:
+            self.report(node, f"{ctx}: {path} is empty")
+            return None
+        return value
+
+    def words(self, node: yaml.Node, ctx: str, path: str) -> tuple[str, ...] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.report(node, f"{ctx}: {path} must be a list")
+            return None
+        words = [self.text(item, ctx, f"{path}[{index}]") for index, item in enumerate(node.value)]
+        if any(word is None for word in words):
+            return None
+        return tuple(word for word in words if word is not None)
+
+    def per_language(
+        self,
+        key: yaml.Node,
+        node: yaml.Node,
+        ctx: str,
+        parse: Callable[[yaml.Node, str], _T | None],
+    ) -> Mapping[str, _T] | None:
+        """A mapping from each of lt, lv and en to a value; all three are required."""
+        name = _scalar(key)
+        if not isinstance(node, yaml.MappingNode):
+            self.report(node, f"{ctx}: {name} must map each language (lt, lv, en) to its text")
+            return None
+        result: dict[str, _T] = {}
+        complete = True
+        seen: set[str] = set()
+        for lang_node, value in node.value:
+            lang = _scalar(lang_node)
+            if lang not in LANGUAGES:
+                self.report(
+                    lang_node, f"{ctx}: unknown language {lang!r} in {name} (use lt, lv, en)"
+                )
+                complete = False
+                continue
+            if lang in seen:
+                self.report(lang_node, f"{ctx}: duplicate key '{lang}' in {name}")
+                complete = False
+                continue
+            seen.add(lang)
+            parsed = parse(value, f"{name}.{lang}")
+            if parsed is None:
+                complete = False
+            else:
+                result[lang] = parsed
+        for lang in LANGUAGES:
+            if lang not in seen:
+                self.report(key, f"{ctx}: {name} is missing language '{lang}'")
+                complete = False
+        return MappingProxyType(result) if complete else None
+
+    def texts(self, key: yaml.Node, node: yaml.Node, ctx: str) -> Mapping[str, str] | None:
+        return self.per_language(key, node, ctx, lambda value, path: self.text(value, ctx, path))
+
+    def question_lists(
+        self, key: yaml.Node, node: yaml.Node, ctx: str
+    ) -> Mapping[str, tuple[str, ...]] | None:
+        def questions(value: yaml.Node, path: str) -> tuple[str, ...] | None:
+            asked = self.words(value, ctx, path)
+            if asked == ():
+                self.report(value, f"{ctx}: {path} has no questions")
+                return None
+            return asked
+
+        return self.per_language(key, node, ctx, questions)
+
+    def places(self, node: yaml.Node, ctx: str) -> tuple[str, ...] | None:
+        ids = self.words(node, ctx, "municipalities")
+        if ids is None:
+            return None
+        known = True
+        for item, municipality in zip(node.value, ids, strict=True):
+            if municipality not in self.municipalities:
+                self.report(item, f"{ctx}: unknown municipality id '{municipality}'")
+                known = False
+        return ids if known else None
+
+    def day(self, node: yaml.Node, ctx: str) -> date | None:
+        raw = _scalar(node) or ""
+        try:
+            if not _DATE.fullmatch(raw):
+                raise ValueError(raw)
+            return date.fromisoformat(raw)
+        except ValueError:
+            self.report(node, f"{ctx}: bad date {raw!r} (expected YYYY-MM-DD)")
+            return None
+
+    def local_time(self, node: yaml.Node, ctx: str) -> datetime | None:
+        raw = _scalar(node) or ""
+        try:
+            if not _LOCAL_TIME.fullmatch(raw):
+                raise ValueError(raw)
+            return datetime.fromisoformat(raw)
+        except ValueError:
+            self.report(
+                node,
+                f"{ctx}: bad date and time {raw!r} (expected local time like 2021-08-27T23:59)",
+            )
+            return None
+
+    def zone(self, node: yaml.Node, ctx: str) -> ZoneInfo | None:
+        raw = _scalar(node) or ""
+        try:
+            return ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.report(
+                node, f"{ctx}: unknown time zone {raw!r} (use an IANA name like Europe/Riga)"
+            )
+            return None
