@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
 from bot.i18n import LocaleMiddleware, Translations
-from bot.middlewares import DatabaseMiddleware, InFlightMiddleware, MemberMiddleware
+from bot.middlewares import InFlightMiddleware, StorageMiddleware
 from bot.sender import FloodGate, FloodGateMiddleware, Sender
 from bot.settings import Settings
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
@@ -45,6 +45,11 @@ class App:
     flood_gate: FloodGate
 
 
+def single_process(settings: Settings) -> bool:
+    """SQLite means one bot process, which may keep members and conversations in memory."""
+    return settings.database_url.startswith("sqlite")
+
+
 def create_storage(
     settings: Settings, sessionmaker: SessionMaker
 ) -> tuple[BaseStorage, BaseEventIsolation]:
@@ -54,7 +59,8 @@ def create_storage(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
         )
         return redis_storage, RedisEventIsolation(redis_storage.redis)
-    return DatabaseStorage(sessionmaker), SimpleEventIsolation()
+    storage = DatabaseStorage(sessionmaker, cache=single_process(settings))
+    return storage, SimpleEventIsolation()
 
 
 def create_dispatcher(
@@ -66,10 +72,15 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     flood_gate: FloodGate | None = None,
+    cache: bool = False,
 ) -> tuple[Dispatcher, InFlightMiddleware]:
-    """The dispatcher with its middlewares, routers and long-lived context."""
+    """The dispatcher with its middlewares, routers and long-lived context.
+
+    CACHE keeps members and conversation states in memory too: right for one process on
+    SQLite, wrong for several processes sharing a database.
+    """
     dispatcher = Dispatcher(
-        storage=storage or DatabaseStorage(sessionmaker),
+        storage=storage or DatabaseStorage(sessionmaker, cache=cache),
         events_isolation=events_isolation or SimpleEventIsolation(),
         settings=settings,
         sessionmaker=sessionmaker,
@@ -79,8 +90,7 @@ def create_dispatcher(
     )
     in_flight = InFlightMiddleware()
     dispatcher.update.outer_middleware(in_flight)
-    dispatcher.update.outer_middleware(DatabaseMiddleware(sessionmaker))
-    dispatcher.update.outer_middleware(MemberMiddleware())
+    dispatcher.update.outer_middleware(StorageMiddleware(sessionmaker, cache=cache))
     LocaleMiddleware(i18n=translations).setup(dispatcher)
     dispatcher.include_routers(*handlers.routers())
     return dispatcher, in_flight
@@ -135,6 +145,7 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
             storage=storage,
             events_isolation=isolation,
             flood_gate=flood_gate,
+            cache=single_process(settings),
         )
         yield App(
             settings=settings,

@@ -8,53 +8,102 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
+from cachetools import TTLCache
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
+from storage.models import GroupChat, Member
 from storage import members
 from storage.db import SessionMaker
 from storage.fsm import bind_session
 
+# How many members (and groups) are kept in memory, and for how long.
+CACHE_SIZE, CACHE_SECONDS = 100_000, 300
+
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class DatabaseMiddleware(BaseMiddleware):
-    """Opens one session per update and commits it when the handler has finished."""
+class StorageMiddleware(BaseMiddleware):
+    """One database session per update, with the member (private chats) or the group chat.
 
-    def __init__(self, sessionmaker: SessionMaker) -> None:
+    Members and groups are created on first contact and written again only when something
+    Telegram tells us about them changed. With `cache=True` (one process on SQLite) they are
+    also kept in memory, so a repeat visit costs no database round trip; an update that fails
+    drops what it may have changed from the cache.
+    """
+
+    def __init__(self, sessionmaker: SessionMaker, *, cache: bool = False) -> None:
         self._sessionmaker = sessionmaker
+        self._members: TTLCache[int, Member] | None = None
+        self._groups: TTLCache[int, GroupChat] | None = None
+        if cache:
+            self._members = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS)
+            self._groups = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_SECONDS)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self._sessionmaker() as session, bind_session(session):
-            data["session"] = session
-            result = await handler(event, data)
-            await session.commit()
-            return result
-
-
-class MemberMiddleware(BaseMiddleware):
-    """Loads the member (private chats) or the group chat, creating them on first contact."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        session = data["session"]
         settings: Settings = data["settings"]
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
-        data["member"] = None
-        data["group"] = None
         data["is_coordinator"] = settings.is_coordinator(user.id if user else None)
-        if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
-            data["member"] = await members.sync_member(
-                session,
-                member_id=user.id,
-                name=user.full_name,
-                username=user.username,
-                telegram_language=user.language_code,
-            )
-        if chat is not None and chat.type in {"group", "supergroup"}:
-            data["group"] = await members.sync_group(
-                session, chat_id=chat.id, title=chat.title or "", type_=chat.type
-            )
-        return await handler(event, data)
+        session = self._sessionmaker()
+        data["session"] = session
+        try:
+            async with bind_session(session):
+                data["member"] = await self._member(session, user, chat)
+                data["group"] = await self._group(session, chat)
+                result = await handler(event, data)
+            if session.in_transaction():
+                await session.commit()
+        except BaseException:
+            self._forget(user, chat)
+            raise
+        finally:
+            # A session that never reached the database (a cached visit) holds nothing.
+            if session.in_transaction() or session.identity_map:
+                await session.close()
+        return result
+
+    async def _member(
+        self, session: AsyncSession, user: User | None, chat: Chat | None
+    ) -> Member | None:
+        if user is None or user.is_bot or (chat is not None and chat.type != "private"):
+            return None
+        cached = self._members.get(user.id) if self._members is not None else None
+        if cached is not None and members.is_current(cached, user):
+            return cached
+        member = await members.sync_member(
+            session,
+            member_id=user.id,
+            name=user.full_name,
+            username=user.username,
+            telegram_language=user.language_code,
+        )
+        if self._members is not None:
+            self._members[user.id] = member
+        return member
+
+    async def _group(self, session: AsyncSession, chat: Chat | None) -> GroupChat | None:
+        if chat is None or chat.type not in {"group", "supergroup"}:
+            return None
+        cached = self._groups.get(chat.id) if self._groups is not None else None
+        if cached is not None and (cached.title, cached.type, cached.active) == (
+            chat.title or "",
+            chat.type,
+            True,
+        ):
+            return cached
+        group = await members.sync_group(
+            session, chat_id=chat.id, title=chat.title or "", type_=chat.type
+        )
+        if self._groups is not None:
+            self._groups[chat.id] = group
+        return group
+
+    def _forget(self, user: User | None, chat: Chat | None) -> None:
+        if self._members is not None and user is not None:
+            self._members.pop(user.id, None)
+        if self._groups is not None and chat is not None:
+            self._groups.pop(chat.id, None)
 
 
 class InFlightMiddleware(BaseMiddleware):

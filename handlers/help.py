@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import commands_for
@@ -15,6 +18,12 @@ router = Router(name=__name__)
 
 def help_text(*, is_coordinator: bool) -> str:
     """The list of commands this member may use, in the current language."""
+    return _help_text(get_i18n().current_locale, is_coordinator)
+
+
+@functools.cache
+def _help_text(locale: str, is_coordinator: bool) -> str:
+    """The help text (it only changes with the catalogues, which are read once at start)."""
     lines = [_("Here is what I can do:")]
     lines += [f"/{info.name} — {_(info.description)}" for info in commands_for(coordinator=False)]
     if is_coordinator:

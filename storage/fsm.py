@@ -1,12 +1,17 @@
 """aiogram FSM storage kept in our own database, so every conversation survives a restart.
 
-While an update is being handled, state changes are written through that update's own
-database session (see `bind_session`), so they commit together with whatever else the handler
-changed, and SQLite never sees two writers from one update.
+While an update is being handled, state reads and writes go through that update's own
+database session (see `bind_session`): changes commit together with whatever else the handler
+changed (or roll back with it), and SQLite never sees two writers from one update.
+
+With `cache=True` (one bot process on SQLite), committed conversations are also kept in memory,
+so the many updates that only read their state cost no database round trip. Several processes
+must not cache: each would keep its own, soon stale, copy.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -14,18 +19,25 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
+from cachetools import LRUCache
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.db import SessionMaker
 from storage.models import ConversationState
 from storage.types import utcnow
+
+Conversation = tuple[str | None, dict[str, Any]]
+_EMPTY: Conversation = (None, {})
+_PENDING = "conversation_changes"  # key in Session.info: changes not yet committed
 
 _update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
 
 
 @asynccontextmanager
 async def bind_session(session: AsyncSession) -> AsyncIterator[None]:
-    """Route state writes made while handling an update through SESSION."""
+    """Route state reads and writes made while handling an update through SESSION."""
     token = _update_session.set(session)
     try:
         yield
@@ -36,49 +48,80 @@ async def bind_session(session: AsyncSession) -> AsyncIterator[None]:
 class DatabaseStorage(BaseStorage):
     """Conversation state and data in the `conversation_state` table."""
 
-    def __init__(self, sessionmaker: SessionMaker, key_builder: KeyBuilder | None = None) -> None:
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        *,
+        cache: bool = False,
+        cache_size: int = 100_000,
+        key_builder: KeyBuilder | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+        self._cache: LRUCache[str, Conversation] | None = (
+            LRUCache(maxsize=cache_size) if cache else None
+        )
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         """Move the conversation to STATE (None ends it)."""
         value = state.state if isinstance(state, State) else state
-        await self._write(key, state=value)
+        _, data = await self._read(key)
+        await self._write(key, (value, data))
 
     async def get_state(self, key: StorageKey) -> str | None:
         """The conversation's current state."""
-        async with self._sessionmaker() as session:
-            row = await session.get(ConversationState, self._key_builder.build(key))
-            return row.state if row else None
+        return (await self._read(key))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """Replace the conversation's data."""
-        await self._write(key, data=dict(data))
+        state, _ = await self._read(key)
+        await self._write(key, (state, copy.deepcopy(dict(data))))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        """The conversation's data."""
-        async with self._sessionmaker() as session:
-            row = await session.get(ConversationState, self._key_builder.build(key))
-            return dict(row.data) if row else {}
+        """The conversation's data (a copy: changing it changes nothing stored)."""
+        return copy.deepcopy((await self._read(key))[1])
 
     async def close(self) -> None:
         """Nothing to close: sessions are opened per call."""
 
-    async def _write(self, key: StorageKey, **values: Any) -> None:
+    async def _read(self, key: StorageKey) -> Conversation:
+        storage_key = self._key_builder.build(key)
+        session = _update_session.get()
+        if session is not None and storage_key in session.info.get(_PENDING, {}):
+            pending: Conversation = session.info[_PENDING][storage_key]
+            return pending
+        if self._cache is not None and storage_key in self._cache:
+            return self._cache[storage_key]
+        if session is not None:
+            conversation = await self._load(session, storage_key)
+        else:
+            async with self._sessionmaker() as own_session:
+                conversation = await self._load(own_session, storage_key)
+        if self._cache is not None:
+            self._cache[storage_key] = conversation
+        return conversation
+
+    @staticmethod
+    async def _load(session: AsyncSession, storage_key: str) -> Conversation:
+        row = await session.get(ConversationState, storage_key)
+        return (row.state, dict(row.data)) if row else _EMPTY
+
+    async def _write(self, key: StorageKey, conversation: Conversation) -> None:
+        storage_key = self._key_builder.build(key)
         session = _update_session.get()
         if session is not None:
-            await self._write_in(session, key, values)
+            await self._store(session, storage_key, conversation)
+            self._remember_until_commit(session, storage_key, conversation)
             return
         async with self._sessionmaker() as own_session, own_session.begin():
-            await self._write_in(own_session, key, values)
+            await self._store(own_session, storage_key, conversation)
+        if self._cache is not None:
+            self._cache[storage_key] = conversation
 
-    async def _write_in(
-        self, session: AsyncSession, key: StorageKey, values: dict[str, Any]
-    ) -> None:
-        storage_key = self._key_builder.build(key)
+    @staticmethod
+    async def _store(session: AsyncSession, storage_key: str, conversation: Conversation) -> None:
+        state, data = conversation
         row = await session.get(ConversationState, storage_key, with_for_update=True)
-        state = values.get("state", row.state if row else None)
-        data = values.get("data", row.data if row else {})
         if state is None and not data:
             if row is not None:
                 await session.delete(row)
@@ -89,3 +132,23 @@ class DatabaseStorage(BaseStorage):
             session.add(row)
         row.state, row.data, row.updated_at = state, data, utcnow()
         await session.flush()
+
+    def _remember_until_commit(
+        self, session: AsyncSession, storage_key: str, conversation: Conversation
+    ) -> None:
+        pending = session.info.get(_PENDING)
+        if pending is None:
+            pending = session.info[_PENDING] = {}
+            sync_session = session.sync_session
+            event.listen(sync_session, "after_commit", self._publish, once=True)
+            event.listen(sync_session, "after_rollback", self._discard, once=True)
+        pending[storage_key] = conversation
+
+    def _publish(self, session: Session) -> None:
+        pending = session.info.pop(_PENDING, {})
+        if self._cache is not None:
+            self._cache.update(pending)
+
+    @staticmethod
+    def _discard(session: Session) -> None:
+        session.info.pop(_PENDING, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiogram.types import User
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,16 @@ from storage.types import utcnow
 async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:
     """The member with Telegram id MEMBER_ID, if known."""
     return await session.get(Member, member_id)
+
+
+def is_current(member: Member, user: User) -> bool:
+    """Whether MEMBER still matches what Telegram says about USER (nothing to write)."""
+    return (member.name, member.username, member.telegram_language, member.reachable) == (
+        user.full_name,
+        user.username,
+        user.language_code,
+        True,
+    )
 
 
 async def sync_member(
