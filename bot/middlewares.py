@@ -12,10 +12,10 @@ from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from storage.models import GroupChat, Member
 from storage import members
 from storage.db import SessionMaker
 from storage.fsm import bind_session
+from storage.models import GroupChat, Member
 
 # How many members (and groups) are kept in memory, and for how long.
 CACHE_SIZE, CACHE_SECONDS = 100_000, 300

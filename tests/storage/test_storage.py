@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (the tables)
+import storage.models
 from storage import members
 from storage.db import SessionMaker, create_engine, create_sessionmaker, upgrade
 from storage.fsm import DatabaseStorage, bind_session
@@ -64,7 +64,9 @@ async def test_migrations_produce_the_models_schema(engine: AsyncEngine) -> None
 async def test_upgrade_twice_is_harmless(engine: AsyncEngine) -> None:
     await upgrade(engine)
     async with engine.connect() as connection:
-        revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        revision = (
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar()
     assert revision == "0001"
 
 
