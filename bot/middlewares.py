@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    Response,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, TelegramObject, Update, User
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +33,10 @@ from storage.models import GroupChat, Member
 
 # How many members (and groups) are kept in memory, and for how long.
 CACHE_SIZE, CACHE_SECONDS = 100_000, 300
+# How many handled update ids are remembered, and for how long (Telegram keeps updates 24 h).
+HANDLED_UPDATES, HANDLED_SECONDS = 1_000_000, 2 * 24 * 3600
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -32,8 +50,20 @@ class StorageMiddleware(BaseMiddleware):
     drops what it may have changed from the cache.
     """
 
-    def __init__(self, sessionmaker: SessionMaker, *, cache: bool = False) -> None:
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        *,
+        cache: bool = False,
+        handled_updates: Iterable[int] | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
+        # Updates whose changes are committed: Telegram delivers again what was not confirmed
+        # when the process died, and those must not be applied twice.
+        self._handled: TTLCache[int, bool] | None = None
+        if handled_updates is not None:
+            self._handled = TTLCache(maxsize=HANDLED_UPDATES, ttl=HANDLED_SECONDS)
+            self._handled.update(dict.fromkeys(handled_updates, True))
         self._members: TTLCache[int, Member] | None = None
         self._groups: TTLCache[int, GroupChat] | None = None
         if cache:
@@ -45,6 +75,10 @@ class StorageMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         data["is_coordinator"] = settings.is_coordinator(user.id if user else None)
+        update_id = event.update_id if isinstance(event, Update) else None
+        if self._handled is not None and update_id in self._handled:
+            log.info("update %s was already handled before a restart: skipped", update_id)
+            return None
         session = self._sessionmaker()
         data["session"] = session
         try:
@@ -53,7 +87,11 @@ class StorageMiddleware(BaseMiddleware):
                 data["group"] = await self._group(session, chat)
                 result = await handler(event, data)
             if session.in_transaction():
+                if self._handled is not None and update_id is not None:
+                    await members.record_handled_update(session, update_id=update_id)
                 await session.commit()
+                if self._handled is not None and update_id is not None:
+                    self._handled[update_id] = True
         except BaseException:
             self._forget(user, chat)
             raise
@@ -134,3 +172,28 @@ class InFlightMiddleware(BaseMiddleware):
         except TimeoutError:
             return False
         return True
+
+
+class HarmlessFailureGuard(BaseRequestMiddleware):
+    """Some failures leave the member seeing exactly what they should, so the handler's work must
+    still count: answering a button press that is too old to answer (it only stops a spinner),
+    and an edit that would not change the message (it already shows that, e.g. when an update
+    is delivered again after a restart)."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as error:
+            harmless = isinstance(method, AnswerCallbackQuery) or (
+                isinstance(method, EditMessageText | EditMessageReplyMarkup)
+                and "message is not modified" in error.message
+            )
+            if not harmless:
+                raise
+            log.info("%s changed nothing: %s", type(method).__name__, error.message)
+            return Response[TelegramType](ok=True, result=cast(TelegramType, True))

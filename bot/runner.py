@@ -43,19 +43,30 @@ async def _on_shutdown(app: App, bot: Bot) -> None:
 
 async def run(settings: Settings) -> None:
     """Run the bot until a signal stops it."""
-    async with open_app(settings) as app:
+    async with open_app(settings, deduplicate=True) as app:
         bot = create_bot(settings)
         dispatcher = app.dispatcher
         dispatcher["sender"] = create_sender(bot, app.sessionmaker, app.flood_gate)
-        dispatcher.startup.register(lambda: _on_startup(app, bot))
+
+        async def on_startup() -> None:
+            await _on_startup(app, bot)
+
+        async def on_shutdown() -> None:
+            await _on_shutdown(app, bot)
+
+        dispatcher.startup.register(on_startup)
         if settings.webhook_url:
             await _serve_webhook(app, bot)
             return
-        dispatcher.shutdown.register(lambda: _on_shutdown(app, bot))
+        dispatcher.shutdown.register(on_shutdown)
         await bot.delete_webhook()
+        # One update after another: Telegram learns an update was received only when the next
+        # getUpdates asks past it, so handling before asking means a crash never loses one
+        # (and one that is delivered again is skipped when its changes were committed).
         await dispatcher.start_polling(
             bot,
             allowed_updates=dispatcher.resolve_used_update_types(),
+            handle_as_tasks=False,
             handle_signals=True,
             close_bot_session=True,
         )

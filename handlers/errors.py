@@ -7,7 +7,7 @@ import logging
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, User
 from aiogram.utils.i18n import gettext as _
 
 from storage import members
@@ -29,13 +29,24 @@ def _chat_id(event: ErrorEvent) -> int | None:
 
 
 @router.errors(ExceptionTypeFilter(TelegramForbiddenError))
-async def blocked(event: ErrorEvent, sessionmaker: SessionMaker) -> None:
+async def blocked(
+    event: ErrorEvent, sessionmaker: SessionMaker, event_from_user: User | None = None
+) -> None:
     """The member blocked the bot (or it was removed from the group): stop writing there."""
     chat_id = _chat_id(event)
     if chat_id is None:
         return
     log.info("chat %s is unreachable: %s", chat_id, event.exception)
     async with sessionmaker() as session:
+        if event_from_user is not None and event_from_user.id == chat_id:
+            # A first contact was rolled back with the failed update: keep the member anyway.
+            await members.sync_member(
+                session,
+                member_id=chat_id,
+                name=event_from_user.full_name,
+                username=event_from_user.username,
+                telegram_language=event_from_user.language_code,
+            )
         await members.mark_unreachable(session, chat_id=chat_id)
         await session.commit()
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram.types import User
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import timedelta
 
-from storage.models import FailedDelivery, GroupChat, Member
+from aiogram.types import User
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.models import FailedDelivery, GroupChat, HandledUpdate, Member
 from storage.types import utcnow
 
 
@@ -97,7 +100,7 @@ async def set_group_active(session: AsyncSession, *, chat_id: int, active: bool)
     """Record that the bot was added to or removed from a group."""
     await session.execute(
         update(GroupChat)
-        .where(GroupChat.id == chat_id)  # type: ignore[arg-type]
+        .where(col(GroupChat.id) == chat_id)
         .values(active=active, updated_at=utcnow())
     )
 
@@ -106,12 +109,25 @@ async def mark_unreachable(session: AsyncSession, *, chat_id: int) -> None:
     """Record that messages to CHAT_ID cannot be delivered (blocked, deleted, kicked)."""
     table = GroupChat if chat_id < 0 else Member
     await session.execute(
-        update(table)
-        .where(table.id == chat_id)  # type: ignore[arg-type]
-        .values(reachable=False, updated_at=utcnow())
+        update(table).where(col(table.id) == chat_id).values(reachable=False, updated_at=utcnow())
     )
 
 
 async def record_failed_delivery(session: AsyncSession, *, chat_id: int, reason: str) -> None:
     """Keep a message that could not be delivered for the delivery report."""
     session.add(FailedDelivery(chat_id=chat_id, reason=reason[:1024]))
+
+
+async def record_handled_update(session: AsyncSession, *, update_id: int) -> None:
+    """Remember that UPDATE_ID's changes are committed (in the same transaction)."""
+    session.add(HandledUpdate(update_id=update_id))
+
+
+async def recent_handled_updates(
+    session: AsyncSession, *, keep: timedelta = timedelta(days=2)
+) -> set[int]:
+    """Ids of updates handled within KEEP; older records are deleted."""
+    cutoff = utcnow() - keep
+    await session.execute(delete(HandledUpdate).where(col(HandledUpdate.handled_at) < cutoff))
+    result = await session.execute(select(col(HandledUpdate.update_id)))
+    return set(result.scalars())

@@ -1,0 +1,105 @@
+"""End-to-end fixtures: the fake Bot API server and the real `civicbot run` process against it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.fake_telegram import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123:TEST"
+COORDINATOR_ID = 42
+
+
+class BotProcess:
+    """`python -m bot run` (what the `civicbot run` script runs) as a child process."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, telegram: FakeTelegram) -> None:
+        self.env = env
+        self._workdir = workdir
+        self._telegram = telegram
+        self._process: asyncio.subprocess.Process | None = None
+        self.logs: list[str] = []
+        self._log_path = workdir / "bot.log"
+
+    async def start(self) -> None:
+        """Start the bot and wait until it has set itself up against the server."""
+        assert self._process is None, "already running"
+        log = self._log_path.open("ab")
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=self._workdir,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        await self._telegram.wait_for("deleteWebhook", timeout=60)
+
+    async def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, as a service manager would; the exit code."""
+        return await self._end(signal.SIGTERM, timeout)
+
+    async def kill(self) -> int:
+        """SIGKILL: the bot dies mid-work, as on a power cut."""
+        return await self._end(signal.SIGKILL, 10)
+
+    async def _end(self, sig: signal.Signals, timeout: float) -> int:
+        assert self._process is not None, "not running"
+        self._process.send_signal(sig)
+        code = await asyncio.wait_for(self._process.wait(), timeout)
+        self._process = None
+        return code
+
+    @property
+    def output(self) -> str:
+        """Everything the process printed (stdout and stderr), all runs together."""
+        return self._log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API server on 127.0.0.1."""
+    async with FakeTelegram(bot_id=123) as server:
+        yield server
+
+
+@pytest.fixture
+def bot_env(tmp_path: Path, telegram: FakeTelegram) -> dict[str, str]:
+    """The environment of the bot process: token, server, a fresh database, coordinator 42."""
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TZ"}
+    env = {name: value for name, value in os.environ.items() if name in keep}
+    env |= {
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": telegram.url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'civicbot.db'}",
+        "COORDINATOR_IDS": str(COORDINATOR_ID),
+        "DEFAULT_LOCALE": "lt",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env
+
+
+@pytest.fixture
+async def bot_process(
+    bot_env: dict[str, str], tmp_path: Path, telegram: FakeTelegram
+) -> AsyncIterator[BotProcess]:
+    """The real bot, started; stopped (or killed) at the end of the test."""
+    process = BotProcess(bot_env, tmp_path, telegram)
+    await process.start()
+    try:
+        yield process
+    finally:
+        if process._process is not None:
+            await process.kill()
