@@ -43,8 +43,9 @@ i18n: sync ## extract messages, update the catalogues, compile them
 		--no-fuzzy-matching --ignore-obsolete
 	$(PYBABEL) compile --directory $(LOCALES) --domain civicbot --statistics
 
-bench: sync ## benchmarks (see bench/)
+bench: sync ## benchmarks (see bench/): dispatcher throughput, search accuracy and latency
 	$(UV) run --frozen python -m bench.bench_dispatch
+	$(UV) run --frozen python -m bench.bench_search
 
 clean:
 	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache
