@@ -1,4 +1,4 @@
-"""The tables: members, group chats, conversation states and failed deliveries."""
+"""The tables: members, group chats, conversation states, failed deliveries and calls."""
 
 from datetime import datetime
 from typing import Any
@@ -53,6 +53,15 @@ class ConversationState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class HandledUpdate(SQLModel, table=True):
+    """An update whose changes were committed, so a redelivery after a crash is skipped."""
+
+    __tablename__ = "handled_update"
+
+    update_id: int = Field(sa_type=BigInteger, primary_key=True)
+    handled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
 class FailedDelivery(SQLModel, table=True):
     """A message the bot meant to send on its own and could not, kept for the report."""
 
@@ -61,4 +70,74 @@ class FailedDelivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_type=BigInteger, index=True)
     reason: str = Field(max_length=1024)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SurveyDraft(SQLModel, table=True):
+    """A member's unfinished questionnaire: the engine's Draft as JSON, one per questionnaire.
+
+    The consent to the questionnaire's text is recorded here when it is given (before the first
+    question) and carried over to the submission.
+    """
+
+    __tablename__ = "survey_draft"
+
+    member_id: int = Field(
+        sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE", primary_key=True
+    )
+    questionnaire_id: str = Field(primary_key=True, max_length=32)
+    version: int
+    draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_version: str | None = Field(default=None, max_length=48)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SurveySubmission(SQLModel, table=True):
+    """A submitted questionnaire. A newer submission supersedes the older one (history kept)."""
+
+    __tablename__ = "survey_submission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(
+        sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE", index=True
+    )
+    questionnaire_id: str = Field(max_length=32, index=True)
+    version: int
+    language: str = Field(max_length=8)
+    municipality: str | None = Field(default=None, max_length=64, index=True)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    consent_at: datetime = Field(sa_type=UTCDateTime)
+    consent_version: str = Field(max_length=48)
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    superseded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class FundingCall(SQLModel, table=True):
+    """A funding call a coordinator added with /newcall (the pack's own calls live in YAML).
+
+    The coordinator types the texts in one language (`language`); the same text is shown to
+    members of every language.
+    """
+
+    __tablename__ = "call"
+
+    id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=512)
+    programme: str = Field(max_length=512)
+    funder: str = Field(max_length=512)
+    who_may_apply: str = Field(max_length=2048)
+    opens: datetime = Field(sa_type=UTCDateTime)
+    closes: datetime = Field(sa_type=UTCDateTime)
+    timezone: str = Field(max_length=64, description="IANA zone the call's times were given in")
+    municipalities: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="municipality ids; empty means everywhere",
+    )
+    contact: str = Field(max_length=512)
+    link: str = Field(default="", max_length=1024)
+    language: str = Field(max_length=8, description="the language the texts were typed in")
+    created_by: int = Field(sa_type=BigInteger, description="Telegram id of the coordinator")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,186 @@
+"""Coordinators' side of the questionnaires: /export (CSV and XLSX documents) and /stats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import cast
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.exports import FORMATS, export_questionnaire, file_name, municipality_namer
+from bot.i18n import format_number
+from bot.roles import IsCoordinator
+from bot.sender import quote, split_text
+from bot.settings import Settings
+from knowledge.municipalities import MunicipalityDirectory
+from knowledge.questionnaire import Lang, Questionnaire
+from storage import surveys
+
+router = Router(name=__name__)
+# Exports hold members' answers: they are sent in private chats only, never in a group.
+router.message.filter(F.chat.type == "private")
+
+
+class ExportChoice(CallbackData, prefix="co-exp"):
+    """Export questionnaire Q, with the contact details (personal data) or without."""
+
+    q: str
+    personal: bool = False
+
+
+def _lang(locale: str) -> Lang:
+    return cast(Lang, locale if locale in ("lt", "lv", "en") else "en")
+
+
+@router.message(Command("export"), IsCoordinator())
+async def export_command(
+    message: Message,
+    session: AsyncSession,
+    questionnaires: Mapping[str, Questionnaire],
+    municipalities: MunicipalityDirectory,
+    settings: Settings,
+    locale: str,
+) -> None:
+    """Send the answers as CSV and XLSX; with several questionnaires, ask which one first."""
+    lang = _lang(locale)
+    if not questionnaires:
+        await message.answer(_("There are no questionnaires at the moment."))
+        return
+    if len(questionnaires) == 1:
+        [questionnaire] = questionnaires.values()
+        await send_export(
+            message, session, questionnaire, municipalities, settings, lang, personal=False
+        )
+        return
+    builder = InlineKeyboardBuilder()
+    for questionnaire in questionnaires.values():
+        builder.button(
+            text=questionnaire.title[lang], callback_data=ExportChoice(q=questionnaire.id)
+        )
+    builder.adjust(1)
+    await message.answer(
+        _("Which questionnaire should I export?"), reply_markup=builder.as_markup()
+    )
+
+
+@router.callback_query(ExportChoice.filter(), IsCoordinator(), F.message.as_("message"))
+async def export_chosen(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ExportChoice,
+    session: AsyncSession,
+    questionnaires: Mapping[str, Questionnaire],
+    municipalities: MunicipalityDirectory,
+    settings: Settings,
+    locale: str,
+) -> None:
+    """Export the questionnaire a coordinator chose (with contact details if asked)."""
+    questionnaire = questionnaires.get(callback_data.q)
+    if questionnaire is None:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await send_export(
+        message,
+        session,
+        questionnaire,
+        municipalities,
+        settings,
+        _lang(locale),
+        personal=callback_data.personal,
+    )
+
+
+def _personal_keyboard(questionnaire: Questionnaire) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Export with contact details"),
+        callback_data=ExportChoice(q=questionnaire.id, personal=True),
+    )
+    return builder.as_markup()
+
+
+async def send_export(
+    message: Message,
+    session: AsyncSession,
+    questionnaire: Questionnaire,
+    municipalities: MunicipalityDirectory,
+    settings: Settings,
+    lang: Lang,
+    *,
+    personal: bool,
+) -> None:
+    """Both documents, then a line saying what they hold (and how to add contact details)."""
+    now = datetime.now(settings.tz)
+    count = 0
+    for fmt in FORMATS:
+        document, count = await export_questionnaire(
+            session,
+            questionnaire=questionnaire,
+            fmt=fmt,
+            lang=lang,
+            timezone=settings.timezone,
+            municipality_name=municipality_namer(municipalities),
+            include_personal=personal,
+        )
+        await message.answer_document(
+            BufferedInputFile(document, filename=file_name(questionnaire, fmt, now))
+        )
+    summary = ngettext(
+        "{title}: {count} submission.",
+        "{title}: {count} submissions.",
+        count,
+    ).format(title=quote(questionnaire.title[lang]), count=format_number(count, lang))
+    if personal:
+        note = _("Contact details are included: keep these files safe and do not pass them on.")
+        await message.answer(f"{summary}\n{note}")
+        return
+    note = _("Contact details (personal data) are left out.")
+    await message.answer(f"{summary}\n{note}", reply_markup=_personal_keyboard(questionnaire))
+
+
+@router.message(Command("stats"), IsCoordinator())
+async def stats_command(
+    message: Message,
+    session: AsyncSession,
+    questionnaires: Mapping[str, Questionnaire],
+    municipalities: MunicipalityDirectory,
+    locale: str,
+) -> None:
+    """Counts per questionnaire: submitted, updated, in progress, and per municipality."""
+    lang = _lang(locale)
+    if not questionnaires:
+        await message.answer(_("There are no questionnaires at the moment."))
+        return
+    name = municipality_namer(municipalities)
+    blocks = []
+    for questionnaire in questionnaires.values():
+        counts = await surveys.survey_counts(session, questionnaire_id=questionnaire.id)
+        lines = [
+            f"<b>{quote(questionnaire.title[lang])}</b>",
+            _("Submitted: {submitted} (updated later: {updated}); in progress: {drafts}").format(
+                submitted=format_number(counts.submitted, lang),
+                updated=format_number(counts.updated, lang),
+                drafts=format_number(counts.in_progress, lang),
+            ),
+        ]
+        if counts.by_municipality:
+            lines.append(_("By municipality:"))
+            ranked = sorted(
+                counts.by_municipality.items(),
+                key=lambda item: (-item[1], name(item[0], lang) if item[0] else "~"),
+            )
+            for municipality, count in ranked:
+                label = name(municipality, lang) if municipality else _("no municipality")
+                lines.append(f"• {quote(label)}: {format_number(count, lang)}")
+        blocks.append("\n".join(lines))
+    for piece in split_text("\n\n".join(blocks)):
+        await message.answer(piece)
