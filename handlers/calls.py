@@ -1,0 +1,554 @@
+"""Funding calls: /calls for everyone; /newcall and /reload for coordinators.
+
+/newcall is a short wizard (title, programme, funder, opens, closes, who may apply,
+municipalities, contact, link, then a preview to save). Its state lives in the conversation
+storage, so a restart in the middle loses nothing. The coordinator types the texts in one
+language; members of every language read that same text. A saved call goes into the database
+and into the knowledge base at once, so /calls lists it and questions find it.
+/reload re-reads the knowledge pack's YAML (and the stored calls) without a restart; a broken
+pack is refused with its problems and the old one stays in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from typing import Any, Final
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter, or_f
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.filters import is_not_command
+from bot.i18n import format_datetime
+from bot.roles import IsCoordinator
+from bot.sender import quote, split_text
+from bot.settings import Settings
+from knowledge.municipalities import MunicipalityDirectory
+from knowledge.pack import LANGUAGES, Call
+from knowledge.service import KnowledgeBase
+from knowledge.text import fold
+from storage import calls
+from storage.types import utcnow
+
+router = Router(name=__name__)
+
+# The longest texts a coordinator may type at each step (the table's columns allow more).
+TEXT_LIMITS: Final = {
+    "title": 200,
+    "programme": 300,
+    "funder": 300,
+    "who_may_apply": 1000,
+    "contact": 300,
+    "link": 500,
+}
+# /reload shows at most this many problems; the rest are counted.
+PROBLEMS_SHOWN: Final = 20
+# Municipality buttons offered for what the coordinator typed.
+MUNICIPALITY_CHOICES: Final = 6
+# Typed instead of a municipality, these mean "everywhere".
+EVERYWHERE: Final = frozenset({"all", "everywhere", "visos", "visur", "visas", "visi", "*"})
+# Longest id of a new call (callback data must stay within 64 bytes).
+ID_LENGTH: Final = 40
+
+_ISO_DATE = re.compile(r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})\.?(?:[ T]+(\d{1,2})[:.](\d{2}))?")
+_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})\.?(?:\s+(\d{1,2})[:.](\d{2}))?")
+
+
+class NewCall(StatesGroup):
+    """The steps of /newcall."""
+
+    title = State()
+    programme = State()
+    funder = State()
+    opens = State()
+    closes = State()
+    who_may_apply = State()
+    municipalities = State()
+    contact = State()
+    link = State()
+    confirm = State()
+
+
+STEPS: Final = (
+    "title",
+    "programme",
+    "funder",
+    "opens",
+    "closes",
+    "who_may_apply",
+    "municipalities",
+    "contact",
+    "link",
+)
+
+
+class NewCallMunicipality(CallbackData, prefix="co-ncm"):
+    """A municipality button in /newcall."""
+
+    id: str
+
+
+class NewCallAction(CallbackData, prefix="co-nca"):
+    """All municipalities, done choosing, no link, save, cancel."""
+
+    action: str
+
+
+def prompt(step: str, settings: Settings) -> str:
+    """The question of one /newcall step."""
+    texts = {
+        "title": _(
+            "New call, step 1 of 9: what is its title? Type all texts in one language: "
+            "members of every language will read them as you type them. Send /cancel to stop."
+        ),
+        "programme": _("Step 2 of 9: which programme is the call part of?"),
+        "funder": _("Step 3 of 9: who funds it?"),
+        "opens": _(
+            "Step 4 of 9: when does it open? Type a date and time in {zone} time, "
+            "for example 2027-03-01 09:00 (a date alone means 00:00)."
+        ),
+        "closes": _(
+            "Step 5 of 9: when does it close? Type a date and time in {zone} time, "
+            "for example 2027-03-31 23:59 (a date alone means 23:59)."
+        ),
+        "who_may_apply": _("Step 6 of 9: who may apply?"),
+        "municipalities": _(
+            "Step 7 of 9: where may applicants come from? Type the name of a municipality "
+            "and choose it from the buttons, as many as needed, then press Done. "
+            "Or press All municipalities."
+        ),
+        "contact": _("Step 8 of 9: whom should applicants contact (e-mail or phone)?"),
+        "link": _("Step 9 of 9: the link to the call's page (https://...), or press No link."),
+    }
+    return texts[step].format(zone=settings.timezone)
+
+
+def step_keyboard(step: str, chosen: list[str] | None = None) -> InlineKeyboardMarkup | None:
+    """The buttons a step offers besides typing."""
+    builder = InlineKeyboardBuilder()
+    if step == "municipalities":
+        if chosen:
+            builder.button(text=_("Done"), callback_data=NewCallAction(action="done"))
+        builder.button(text=_("All municipalities"), callback_data=NewCallAction(action="all"))
+    elif step == "link":
+        builder.button(text=_("No link"), callback_data=NewCallAction(action="nolink"))
+    else:
+        return None
+    return builder.as_markup()
+
+
+async def ask_step(message: Message, state: FSMContext, step: str, settings: Settings) -> None:
+    """Move to STEP and ask its question."""
+    await state.set_state(getattr(NewCall, step))
+    await message.answer(prompt(step, settings), reply_markup=step_keyboard(step))
+
+
+async def next_step(
+    message: Message,
+    state: FSMContext,
+    done: str,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    locale: str,
+) -> None:
+    """After step DONE: ask the next question, or show the preview after the last one."""
+    position = STEPS.index(done) + 1
+    if position < len(STEPS):
+        await ask_step(message, state, STEPS[position], settings)
+        return
+    await state.set_state(NewCall.confirm)
+    call = draft_call("preview", await state.get_data())
+    preview = knowledge.describe_call(call, locale, utcnow())
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Save"), callback_data=NewCallAction(action="save"))
+    builder.button(text=_("Cancel"), callback_data=NewCallAction(action="cancel"))
+    text = _("This is how members will see the call:") + "\n\n" + quote(preview)
+    pieces = split_text(text)
+    for piece in pieces[:-1]:
+        await message.answer(piece)
+    await message.answer(pieces[-1], reply_markup=builder.as_markup())
+
+
+def draft_call(call_id: str, data: dict[str, Any]) -> Call:
+    """The call the wizard's answers describe."""
+
+    def same(text: str) -> dict[str, str]:
+        return dict.fromkeys(LANGUAGES, text)
+
+    return Call(
+        id=call_id,
+        title=same(data["title"]),
+        programme=same(data["programme"]),
+        funder=same(data["funder"]),
+        opens=datetime.fromisoformat(data["opens"]),
+        closes=datetime.fromisoformat(data["closes"]),
+        timezone=data["timezone"],
+        who_may_apply=same(data["who_may_apply"]),
+        municipalities=tuple(data["municipalities"]),
+        contact=data["contact"],
+        link=data.get("link", ""),
+    )
+
+
+def parse_local_time(text: str, *, end_of_day: bool) -> datetime | None:
+    """A typed date with an optional time (2027-03-31 23:59, 31.03.2027 23:59); None if bad."""
+    text = text.strip()
+    match = _ISO_DATE.fullmatch(text)
+    if match:
+        year, month, day, hour, minute = match.groups()
+    else:
+        match = _DAY_FIRST.fullmatch(text)
+        if not match:
+            return None
+        day, month, year, hour, minute = match.groups()
+    if hour is None:
+        hour, minute = ("23", "59") if end_of_day else ("0", "0")
+    try:
+        return datetime(int(year), int(month), int(day), int(hour), int(minute))
+    except ValueError:
+        return None
+
+
+def new_call_id(title: str, taken: set[str]) -> str:
+    """A readable id for a new call from its title, not in TAKEN."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-")[:ID_LENGTH].strip("-") or "call"
+    candidate, number = slug, 2
+    while candidate in taken:
+        suffix = f"-{number}"
+        candidate = slug[: ID_LENGTH - len(suffix)].strip("-") + suffix
+        number += 1
+    return candidate
+
+
+# --- /calls -------------------------------------------------------------------------------------
+
+
+@router.message(Command("calls"))
+async def list_calls(message: Message, knowledge: KnowledgeBase, locale: str) -> None:
+    """Open and upcoming calls, and recently closed ones."""
+    for piece in split_text(quote(knowledge.calls_overview(locale, utcnow()))):
+        await message.answer(piece)
+
+
+# --- /reload ------------------------------------------------------------------------------------
+
+
+@router.message(Command("reload"), IsCoordinator())
+async def reload_pack(message: Message, knowledge: KnowledgeBase, session: AsyncSession) -> None:
+    """Re-read the knowledge pack; refuse a broken one with its problems."""
+    stored = await calls.stored_calls(session)
+    problems = await asyncio.to_thread(knowledge.reload, stored)
+    if problems:
+        lines = [
+            _(
+                "The knowledge pack was not reloaded because of these problems; "
+                "the previous version stays in use."
+            ),
+            "",
+            *(quote(str(problem)) for problem in problems[:PROBLEMS_SHOWN]),
+        ]
+        hidden = len(problems) - PROBLEMS_SHOWN
+        if hidden > 0:
+            lines.append(
+                ngettext(
+                    "…and {count} more problem.", "…and {count} more problems.", hidden
+                ).format(count=hidden)
+            )
+        for piece in split_text("\n".join(lines)):
+            await message.answer(piece)
+        return
+    pack = knowledge.pack
+    entries = ngettext("{count} entry", "{count} entries", len(pack.entries)).format(
+        count=len(pack.entries)
+    )
+    found = ngettext("{count} call", "{count} calls", len(pack.calls)).format(count=len(pack.calls))
+    await message.answer(
+        _("The knowledge pack is reloaded: {entries} and {calls}.").format(
+            entries=entries, calls=found
+        )
+    )
+
+
+# --- /newcall -----------------------------------------------------------------------------------
+
+
+@router.message(Command("newcall"), IsCoordinator(), F.chat.type == "private")
+async def new_call(message: Message, state: FSMContext, settings: Settings) -> None:
+    """Start the wizard."""
+    await state.set_data({"timezone": settings.timezone, "municipalities": []})
+    await ask_step(message, state, "title", settings)
+
+
+@router.message(
+    StateFilter(
+        NewCall.title, NewCall.programme, NewCall.funder, NewCall.who_may_apply, NewCall.contact
+    ),
+    IsCoordinator(),
+    F.text,
+    is_not_command,
+)
+async def text_typed(
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    locale: str,
+) -> None:
+    """A text step: keep the text (within its limit) and go on."""
+    step = (await state.get_state() or "").rpartition(":")[2]
+    text = (message.text or "").strip()
+    if not text or len(text) > TEXT_LIMITS[step]:
+        await message.answer(
+            _("Please keep it under {limit} characters.").format(limit=TEXT_LIMITS[step])
+        )
+        return
+    await state.update_data({step: text})
+    await next_step(message, state, step, settings, knowledge, locale)
+
+
+@router.message(StateFilter(NewCall.opens, NewCall.closes), IsCoordinator(), F.text, is_not_command)
+async def time_typed(
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    locale: str,
+) -> None:
+    """The opening or closing moment, in TIMEZONE."""
+    step = (await state.get_state() or "").rpartition(":")[2]
+    local = parse_local_time(message.text or "", end_of_day=step == "closes")
+    if local is None:
+        await message.answer(
+            _("I could not read this date. Please type it like 2027-03-31 23:59 or 31.03.2027.")
+        )
+        return
+    moment = local.replace(tzinfo=settings.tz)
+    if step == "closes":
+        opens = datetime.fromisoformat((await state.get_data())["opens"])
+        if moment <= opens:
+            await message.answer(
+                _("The call must close after it opens ({opens}). When does it close?").format(
+                    opens=format_datetime(opens, locale, settings.tz)
+                )
+            )
+            return
+    await state.update_data({step: moment.isoformat()})
+    await next_step(message, state, step, settings, knowledge, locale)
+
+
+@router.message(NewCall.municipalities, IsCoordinator(), F.text, is_not_command)
+async def municipality_typed(
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    municipalities: MunicipalityDirectory,
+    locale: str,
+) -> None:
+    """A municipality's name (offer the matches), or "all"."""
+    typed = (message.text or "").strip()
+    if fold(typed) in EVERYWHERE:
+        await state.update_data(municipalities=[])
+        await next_step(message, state, "municipalities", settings, knowledge, locale)
+        return
+    chosen: list[str] = (await state.get_data()).get("municipalities", [])
+    found = municipalities.find(typed, limit=MUNICIPALITY_CHOICES)
+    if not found:
+        await message.answer(
+            _("No municipality matches “{query}”. Try another part of the name.").format(
+                query=quote(typed[:100])
+            ),
+            reply_markup=step_keyboard("municipalities", chosen),
+        )
+        return
+    builder = InlineKeyboardBuilder()
+    for municipality in found:
+        builder.button(
+            text=municipality.short[locale],
+            callback_data=NewCallMunicipality(id=municipality.id),
+        )
+    builder.adjust(2)
+    extra = step_keyboard("municipalities", chosen)
+    if extra is not None:
+        builder.attach(InlineKeyboardBuilder.from_markup(extra))
+    await message.answer(_("Choose the municipality:"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(
+    NewCall.municipalities, NewCallMunicipality.filter(), IsCoordinator(), F.message.as_("message")
+)
+async def municipality_chosen(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: NewCallMunicipality,
+    state: FSMContext,
+    municipalities: MunicipalityDirectory,
+    locale: str,
+) -> None:
+    """Add a municipality to the call's list."""
+    if callback_data.id not in municipalities:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    chosen: list[str] = (await state.get_data()).get("municipalities", [])
+    if callback_data.id not in chosen:
+        chosen = [*chosen, callback_data.id]
+        await state.update_data(municipalities=chosen)
+    await query.answer()
+    names = ", ".join(
+        municipality.short[locale]
+        for municipality in (municipalities.get(item) for item in chosen)
+        if municipality is not None
+    )
+    await message.answer(
+        _("Chosen: {names}. Type another municipality, or press Done.").format(names=names),
+        reply_markup=step_keyboard("municipalities", chosen),
+    )
+
+
+@router.callback_query(
+    NewCall.municipalities,
+    NewCallAction.filter(F.action.in_({"all", "done"})),
+    IsCoordinator(),
+    F.message.as_("message"),
+)
+async def municipalities_done(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: NewCallAction,
+    state: FSMContext,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    locale: str,
+) -> None:
+    """All municipalities, or the ones chosen so far."""
+    if callback_data.action == "all":
+        await state.update_data(municipalities=[])
+    elif not (await state.get_data()).get("municipalities"):
+        await query.answer(
+            _("Choose at least one municipality, or press All municipalities."), show_alert=True
+        )
+        return
+    await query.answer()
+    await next_step(message, state, "municipalities", settings, knowledge, locale)
+
+
+@router.message(NewCall.link, IsCoordinator(), F.text, is_not_command)
+async def link_typed(
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    locale: str,
+) -> None:
+    """The call's web page."""
+    link = (message.text or "").strip()
+    if link.lower().startswith("www."):
+        link = f"https://{link}"
+    if not re.fullmatch(r"https?://\S+", link, re.IGNORECASE) or len(link) > TEXT_LIMITS["link"]:
+        await message.answer(
+            _("This does not look like a link. Please type it like https://example.org/call."),
+            reply_markup=step_keyboard("link"),
+        )
+        return
+    await state.update_data(link=link)
+    await next_step(message, state, "link", settings, knowledge, locale)
+
+
+@router.callback_query(
+    NewCall.link,
+    NewCallAction.filter(F.action == "nolink"),
+    IsCoordinator(),
+    F.message.as_("message"),
+)
+async def no_link(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    locale: str,
+) -> None:
+    """The call has no web page."""
+    await state.update_data(link="")
+    await query.answer()
+    await next_step(message, state, "link", settings, knowledge, locale)
+
+
+@router.message(NewCall.confirm, IsCoordinator(), is_not_command)
+async def confirm_expected(message: Message) -> None:
+    """Anything but the buttons at the preview."""
+    await message.answer(_("Please press Save or Cancel under the preview."))
+
+
+@router.callback_query(
+    NewCall.confirm,
+    NewCallAction.filter(F.action == "save"),
+    IsCoordinator(),
+    F.message.as_("message"),
+)
+async def save_call(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    knowledge: KnowledgeBase,
+    locale: str,
+) -> None:
+    """Store the call and make it known at once."""
+    data = await state.get_data()
+    taken = {call.id for call in knowledge.pack.calls}
+    taken |= {entry.id for entry in knowledge.pack.entries}
+    taken |= {call.id for call in await calls.list_calls(session)}
+    call = draft_call(new_call_id(data["title"], taken), data)
+    row = await calls.add_call(
+        session,
+        call_id=call.id,
+        title=data["title"],
+        programme=data["programme"],
+        funder=data["funder"],
+        who_may_apply=data["who_may_apply"],
+        opens=call.opens,
+        closes=call.closes,
+        timezone=call.timezone,
+        municipalities=call.municipalities,
+        contact=call.contact,
+        link=call.link,
+        language=knowledge.language_of(f"{data['title']} {data['who_may_apply']}", locale),
+        created_by=query.from_user.id,
+    )
+    # Committed first, so the knowledge never holds a call the database does not.
+    await session.commit()
+    await asyncio.to_thread(knowledge.add_calls, [calls.as_call(row)])
+    await state.clear()
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(_("Saved. /calls lists the call and members' questions find it now."))
+
+
+@router.callback_query(
+    StateFilter(*NewCall.__states__),
+    NewCallAction.filter(F.action == "cancel"),
+    IsCoordinator(),
+    F.message.as_("message"),
+)
+async def cancel_call(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    """Drop the draft."""
+    await state.clear()
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(_("Cancelled: the call was not saved."))
+
+
+@router.callback_query(or_f(NewCallAction.filter(), NewCallMunicipality.filter()), IsCoordinator())
+async def stale_wizard_button(query: CallbackQuery) -> None:
+    """A coordinator's button from a step that is over."""
+    await query.answer(_("This button is no longer active."), show_alert=True)

@@ -1,0 +1,180 @@
+"""Questions in free words, answered from the knowledge base, in private chats and in groups.
+
+In a private chat any text no other feature took (not a command, no conversation step under
+way) is a question, also before /start. In a group the bot answers only when addressed:
+`/ask QUESTION`, a mention of the bot, or a reply to one of its messages. When the knowledge
+base is not sure, the member gets the closest questions as buttons and a button that says
+whom to write to about the topic (help requests to coordinators come later).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.filters import is_not_command
+from bot.sender import quote, split_text
+from knowledge.search import DocumentKind
+from knowledge.service import Answer, KnowledgeBase
+from storage.types import utcnow
+
+router = Router(name=__name__)
+
+GROUPS: Final = frozenset({"group", "supergroup"})
+# Long question variants are cut on their buttons.
+BUTTON_TEXT_LIMIT: Final = 60
+
+# Callback data spells the kind in one letter, to leave room for the id in 64 bytes.
+_KINDS: Final[dict[str, DocumentKind]] = {"e": "entry", "c": "call"}
+_LETTERS: Final[dict[str, str]] = {kind: letter for letter, kind in _KINDS.items()}
+
+
+class QuestionChoice(CallbackData, prefix="faq"):
+    """A suggested question: the entry or call whose answer to show."""
+
+    kind: Literal["e", "c"]
+    id: str
+
+
+class CoordinatorContact(CallbackData, prefix="faq-contact"):
+    """Ask a coordinator about the closest topic (kind and id empty when nothing was close)."""
+
+    kind: str
+    id: str
+
+
+def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
+    """Buttons under an unsure answer: the closest questions, then the coordinator's contact."""
+    if answer.confident:
+        return None
+    builder = InlineKeyboardBuilder()
+    for suggestion in answer.suggestions:
+        builder.button(
+            text=_shorten(suggestion.question),
+            callback_data=QuestionChoice(kind=_LETTERS[suggestion.kind], id=suggestion.id),
+        )
+    kind, item_id = answer.guess if answer.guess else ("", "")
+    builder.button(
+        text=_("Ask a coordinator"),
+        callback_data=CoordinatorContact(kind=_LETTERS.get(kind, ""), id=item_id),
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= BUTTON_TEXT_LIMIT else text[: BUTTON_TEXT_LIMIT - 1] + "…"
+
+
+async def send_answer(message: Message, answer: Answer) -> None:
+    """Send ANSWER (plain text, escaped here) to the chat of MESSAGE; in groups as a reply."""
+    pieces = split_text(quote(answer.text))
+    for number, piece in enumerate(pieces, start=1):
+        markup = answer_keyboard(answer) if number == len(pieces) else None
+        if message.chat.type in GROUPS:
+            await message.reply(piece, reply_markup=markup)
+        else:
+            await message.answer(piece, reply_markup=markup)
+
+
+def ask_hint() -> str:
+    """How to ask when the question itself is missing."""
+    return _("Type your question after the command, for example: /ask When does the call close?")
+
+
+@router.message(F.chat.type == "private", F.text, is_not_command, StateFilter(None))
+async def question(message: Message, knowledge: KnowledgeBase, locale: str) -> None:
+    """Any text in a private chat that no feature took: a question for the knowledge base."""
+    await send_answer(message, knowledge.answer(message.text or "", locale, utcnow()))
+
+
+@router.message(Command("ask"))
+async def ask(
+    message: Message, command: CommandObject, knowledge: KnowledgeBase, locale: str
+) -> None:
+    """/ask QUESTION, in a group or a private chat."""
+    asked = (command.args or "").strip()
+    if not asked:
+        await message.answer(ask_hint())
+        return
+    await send_answer(message, knowledge.answer(asked, locale, utcnow()))
+
+
+async def addressed_to_bot(message: Message, bot: Bot) -> dict[str, str] | bool:
+    """A group message that mentions the bot or replies to it; gives the `question` asked."""
+    me = await bot.me()
+    text = message.text or ""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == me.id:
+        return {"question": text}
+    if not me.username:
+        return False
+    mention = f"@{me.username}".lower()
+    for entity in message.entities or []:
+        if entity.type == "mention" and entity.extract_from(text).lower() == mention:
+            pattern = re.compile(re.escape(mention) + r"\b[,:]?", re.IGNORECASE)
+            return {"question": pattern.sub(" ", text).strip()}
+    return False
+
+
+@router.message(F.chat.type.in_(GROUPS), F.text, is_not_command, addressed_to_bot)
+async def addressed_in_group(
+    message: Message, question: str, knowledge: KnowledgeBase, locale: str
+) -> None:
+    """A mention of the bot, or a reply to it, in a group: answer the question in it."""
+    if not question:
+        await message.reply(ask_hint())
+        return
+    await send_answer(message, knowledge.answer(question, locale, utcnow()))
+
+
+@router.callback_query(QuestionChoice.filter())
+async def suggestion_chosen(
+    query: CallbackQuery,
+    callback_data: QuestionChoice,
+    knowledge: KnowledgeBase,
+    locale: str,
+    bot: Bot,
+) -> None:
+    """A suggested question pressed: its answer, or a polite note if it is gone since."""
+    answer = knowledge.answer_about(_KINDS[callback_data.kind], callback_data.id, locale, utcnow())
+    if answer is None:
+        await query.answer(
+            _("I no longer have this question. Please ask again in your own words."),
+            show_alert=True,
+        )
+        return
+    await query.answer()
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    for piece in split_text(quote(answer.text)):
+        await bot.send_message(chat_id, piece)
+
+
+@router.callback_query(CoordinatorContact.filter())
+async def coordinator_asked(
+    query: CallbackQuery, callback_data: CoordinatorContact, knowledge: KnowledgeBase, bot: Bot
+) -> None:
+    """The member wants a person: say honestly whom to write to about the topic."""
+    kind = _KINDS.get(callback_data.kind)
+    contact = knowledge.contact(kind, callback_data.id) if kind and callback_data.id else None
+    if contact:
+        text = _(
+            "I cannot pass questions to a coordinator yet. "
+            "About this topic you can write to {contact}."
+        ).format(contact=quote(contact))
+    else:
+        text = _(
+            "I cannot pass questions to a coordinator yet, and the texts I know give no "
+            "contact for this topic. Please try asking in other words, or ask your "
+            "municipality."
+        )
+    await query.answer()
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    await bot.send_message(chat_id, text)

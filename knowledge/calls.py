@@ -1,0 +1,112 @@
+"""What members read about funding calls, built from a call's record and the current moment.
+
+A call's status (upcoming, open, closed) and "closes in N days" are never stored: they are
+worked out from `opens`, `closes` and NOW each time, and the dates are written in the reader's
+language, on the call's own clock. Texts come out plain (no HTML): callers escape them.
+Call `gettext` inside a language context (`I18n.use_locale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.i18n import format_datetime
+from knowledge.municipalities import MunicipalityDirectory
+from knowledge.pack import Call, CallStatus
+
+# /calls still shows a call that closed this recently (marked as closed).
+RECENTLY_CLOSED = timedelta(days=365)
+# When nothing is open or upcoming, /calls shows this many of the latest closed calls.
+LATEST_CLOSED_SHOWN = 3
+
+
+def when(moment: datetime, call: Call, lang: str) -> str:
+    """MOMENT as LANG writes it, on the call's clock."""
+    return format_datetime(moment, lang, ZoneInfo(call.timezone))
+
+
+def status_line(call: Call, now: datetime, lang: str) -> str:
+    """Whether CALL is upcoming, open or closed at NOW, with its dates and days left."""
+    opens, closes = when(call.opens, call, lang), when(call.closes, call, lang)
+    status = call.status(now)
+    if status is CallStatus.UPCOMING:
+        return _("Not open yet: applications from {opens} until {closes}.").format(
+            opens=opens, closes=closes
+        )
+    if status is CallStatus.OPEN:
+        days = call.days_left(now)
+        if days == 0:
+            return _("Open now: closes in less than a day, on {closes}.").format(closes=closes)
+        return ngettext(
+            "Open now: closes in {count} day, on {closes}.",
+            "Open now: closes in {count} days, on {closes}.",
+            days,
+        ).format(count=days, closes=closes)
+    return _("Closed: applications were accepted from {opens} until {closes}.").format(
+        opens=opens, closes=closes
+    )
+
+
+def places(call: Call, municipalities: MunicipalityDirectory, lang: str) -> str:
+    """The municipalities a call is for, by name, or "all municipalities"."""
+    if not call.municipalities:
+        return _("all municipalities")
+    names = []
+    for municipality_id in call.municipalities:
+        municipality = municipalities.get(municipality_id)
+        names.append(municipality.short[lang] if municipality else municipality_id)
+    return ", ".join(names)
+
+
+def describe(call: Call, now: datetime, lang: str, municipalities: MunicipalityDirectory) -> str:
+    """Everything a member needs to know about CALL at NOW, in LANG."""
+    lines = [
+        call.title[lang],
+        status_line(call, now, lang),
+        "",
+        _("Programme: {programme}").format(programme=call.programme[lang]),
+        _("Funder: {funder}").format(funder=call.funder[lang]),
+        _("Who may apply: {who}").format(who=call.who_may_apply[lang]),
+        _("Municipalities: {places}").format(places=places(call, municipalities, lang)),
+    ]
+    if call.contact:
+        lines.append(_("Contact: {contact}").format(contact=call.contact))
+    if call.link:
+        lines.append(_("More information: {link}").format(link=call.link))
+    return "\n".join(lines)
+
+
+def overview(calls: Iterable[Call], now: datetime, lang: str) -> str:
+    """The /calls list: open and upcoming calls, then recently closed ones, never just empty."""
+    current: list[Call] = []
+    closed: list[Call] = []
+    for call in calls:
+        (closed if call.status(now) is CallStatus.CLOSED else current).append(call)
+    if not current and not closed:
+        return _("I know of no funding calls yet.")
+    # Open calls by deadline, then upcoming ones by opening; closed ones latest first.
+    current.sort(key=lambda call: (call.status(now) is CallStatus.UPCOMING, call.closes, call.id))
+    closed.sort(key=lambda call: (call.closes, call.id), reverse=True)
+    recent = [call for call in closed if now - call.closes <= RECENTLY_CLOSED]
+    parts: list[str] = []
+    if current:
+        parts.append(_section(_("Open and upcoming calls:"), current, now, lang))
+        if recent:
+            parts.append(_section(_("Recently closed:"), recent, now, lang))
+    else:
+        parts.append(_("No call is open or upcoming right now."))
+        parts.append(
+            _section(_("The latest closed calls:"), closed[:LATEST_CLOSED_SHOWN], now, lang)
+        )
+    parts.append(_("Ask me about a call to see who may apply, where, and whom to contact."))
+    return "\n\n".join(parts)
+
+
+def _section(heading: str, calls: Sequence[Call], now: datetime, lang: str) -> str:
+    items = [f"• {call.title[lang]}\n  {status_line(call, now, lang)}" for call in calls]
+    return "\n".join([heading, *items])

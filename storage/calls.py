@@ -1,0 +1,95 @@
+"""Reading and writing the funding calls coordinators add with /newcall.
+
+The knowledge pack's calls live in YAML; these live in the `call` table and join them in the
+knowledge base as `knowledge.pack.Call` records, with the same text in every language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from knowledge.pack import LANGUAGES, Call
+from storage.models import FundingCall
+
+# Tags of a coordinator's call in the search index.
+CALL_TAGS = ("call",)
+
+
+async def add_call(
+    session: AsyncSession,
+    *,
+    call_id: str,
+    title: str,
+    programme: str,
+    funder: str,
+    who_may_apply: str,
+    opens: datetime,
+    closes: datetime,
+    timezone: str,
+    municipalities: Sequence[str],
+    contact: str,
+    link: str,
+    language: str,
+    created_by: int,
+) -> FundingCall:
+    """Store a new call; its id must not be taken (see `call_exists`)."""
+    row = FundingCall(
+        id=call_id,
+        title=title,
+        programme=programme,
+        funder=funder,
+        who_may_apply=who_may_apply,
+        opens=opens,
+        closes=closes,
+        timezone=timezone,
+        municipalities=list(municipalities),
+        contact=contact,
+        link=link,
+        language=language,
+        created_by=created_by,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def call_exists(session: AsyncSession, *, call_id: str) -> bool:
+    """Whether a stored call has CALL_ID."""
+    return await session.get(FundingCall, call_id) is not None
+
+
+async def list_calls(session: AsyncSession) -> list[FundingCall]:
+    """Every stored call, oldest first."""
+    result = await session.execute(select(FundingCall).order_by(col(FundingCall.created_at)))
+    return list(result.scalars())
+
+
+async def stored_calls(session: AsyncSession) -> list[Call]:
+    """Every stored call as a knowledge-pack call record."""
+    return [as_call(row) for row in await list_calls(session)]
+
+
+def as_call(row: FundingCall) -> Call:
+    """The knowledge-pack record of a stored call: its one text in lt, lv and en alike."""
+
+    def same(text: str) -> dict[str, str]:
+        return dict.fromkeys(LANGUAGES, text)
+
+    return Call(
+        id=row.id,
+        title=same(row.title),
+        programme=same(row.programme),
+        funder=same(row.funder),
+        opens=row.opens,
+        closes=row.closes,
+        timezone=row.timezone,
+        who_may_apply=same(row.who_may_apply),
+        municipalities=tuple(row.municipalities),
+        contact=row.contact,
+        link=row.link,
+        tags=CALL_TAGS,
+    )
