@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -20,11 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
 from bot.i18n import LocaleMiddleware, Translations
-from bot.middlewares import InFlightMiddleware, StorageMiddleware
+from bot.middlewares import HarmlessFailureGuard, InFlightMiddleware, StorageMiddleware
 from bot.sender import FloodGate, FloodGateMiddleware, Sender
 from bot.settings import Settings
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
+from knowledge.questionnaire import load_questionnaires
+from knowledge.service import PACK_DIR, KnowledgeBase
 from storage import members
+from storage.calls import stored_calls
 from storage.db import SessionMaker, create_engine, create_sessionmaker, upgrade
 from storage.fsm import DatabaseStorage
 
@@ -40,6 +44,7 @@ class App:
     sessionmaker: SessionMaker
     translations: Translations
     municipalities: MunicipalityDirectory
+    knowledge: KnowledgeBase
     dispatcher: Dispatcher
     in_flight: InFlightMiddleware
     flood_gate: FloodGate
@@ -69,15 +74,18 @@ def create_dispatcher(
     sessionmaker: SessionMaker,
     translations: Translations,
     municipalities: MunicipalityDirectory,
+    knowledge: KnowledgeBase,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     flood_gate: FloodGate | None = None,
     cache: bool = False,
+    handled_updates: Iterable[int] | None = None,
 ) -> tuple[Dispatcher, InFlightMiddleware]:
     """The dispatcher with its middlewares, routers and long-lived context.
 
     CACHE keeps members and conversation states in memory too: right for one process on
-    SQLite, wrong for several processes sharing a database.
+    SQLite, wrong for several processes sharing a database. HANDLED_UPDATES (ids already
+    handled, given when running against Telegram) switches on skipping redelivered updates.
     """
     dispatcher = Dispatcher(
         storage=storage or DatabaseStorage(sessionmaker, cache=cache),
@@ -86,11 +94,15 @@ def create_dispatcher(
         sessionmaker=sessionmaker,
         translations=translations,
         municipalities=municipalities,
+        knowledge=knowledge,
+        questionnaires=load_questionnaires(),
         flood_gate=flood_gate or FloodGate(),
     )
     in_flight = InFlightMiddleware()
     dispatcher.update.outer_middleware(in_flight)
-    dispatcher.update.outer_middleware(StorageMiddleware(sessionmaker, cache=cache))
+    dispatcher.update.outer_middleware(
+        StorageMiddleware(sessionmaker, cache=cache, handled_updates=handled_updates)
+    )
     LocaleMiddleware(i18n=translations).setup(dispatcher)
     dispatcher.include_routers(*handlers.routers())
     return dispatcher, in_flight
@@ -101,6 +113,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     assert settings.bot_token is not None, "create_bot needs BOT_TOKEN (or a local session)"
+    session.middleware(HarmlessFailureGuard())
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -126,26 +139,42 @@ def create_sender(bot: Bot, sessionmaker: SessionMaker, flood_gate: FloodGate) -
 
 
 @asynccontextmanager
-async def open_app(settings: Settings) -> AsyncIterator[App]:
-    """Migrate the database and build the dispatcher; dispose of everything at the end."""
+async def open_app(
+    settings: Settings, *, deduplicate: bool = False, pack_folder: Path = PACK_DIR
+) -> AsyncIterator[App]:
+    """Migrate the database and build the dispatcher; dispose of everything at the end.
+
+    DEDUPLICATE (for a bot fed by Telegram) skips updates handled before a crash.
+    PACK_FOLDER is where the knowledge pack is read from (a copy, in tests).
+    """
     engine = create_engine(settings.database_url)
     storage: BaseStorage | None = None
     try:
         await upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
+        handled_updates = None
+        if deduplicate:
+            async with sessionmaker() as session:
+                handled_updates = await members.recent_handled_updates(session)
+                await session.commit()
         storage, isolation = create_storage(settings, sessionmaker)
         translations = Translations(default_locale=settings.default_locale)
         municipalities = load_municipalities()
+        knowledge = KnowledgeBase(municipalities, pack_folder)
+        async with sessionmaker() as session:
+            knowledge.add_calls(await stored_calls(session))
         flood_gate = FloodGate()
         dispatcher, in_flight = create_dispatcher(
             settings,
             sessionmaker=sessionmaker,
             translations=translations,
             municipalities=municipalities,
+            knowledge=knowledge,
             storage=storage,
             events_isolation=isolation,
             flood_gate=flood_gate,
             cache=single_process(settings),
+            handled_updates=handled_updates,
         )
         yield App(
             settings=settings,
@@ -153,6 +182,7 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
             sessionmaker=sessionmaker,
             translations=translations,
             municipalities=municipalities,
+            knowledge=knowledge,
             dispatcher=dispatcher,
             in_flight=in_flight,
             flood_gate=flood_gate,

@@ -1,4 +1,4 @@
-"""The `civicbot` command line: run, console, db upgrade."""
+"""The `civicbot` command line: run, console, db upgrade, export, ask, knowledge check."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
+from knowledge.pack import PackError
 
 EXIT_BAD_SETTINGS = 2
 
@@ -40,6 +42,7 @@ def setup_logging(settings: Settings, *, quiet: bool = False) -> None:
     if settings.bot_token is not None:
         handler.addFilter(RedactingFilter(settings.bot_token.get_secret_value()))
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, handlers=[handler])
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,12 +57,34 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
+    export = commands.add_parser("export", help="write a questionnaire's answers (CSV or XLSX)")
+    export.add_argument("questionnaire", help="questionnaire id, e.g. civic-organisations")
+    export.add_argument("--format", choices=["csv", "xlsx"], default="csv", dest="fmt")
+    export.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")
+    export.add_argument("--lang", choices=["lt", "lv", "en"], help="language of the texts")
+    export.add_argument("--personal", action="store_true", help="include contact details")
+    ask = commands.add_parser("ask", help="one answer from the knowledge base")
+    ask.add_argument("question", help="the question, in free words")
+    ask.add_argument("--lang", choices=["lt", "lv", "en"], help="its language (else guessed)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--pack", type=Path, help="the knowledge pack folder (knowledge/pack)")
+    knowledge = commands.add_parser("knowledge", help="knowledge pack tasks")
+    knowledge_commands = knowledge.add_subparsers(dest="knowledge_command", required=True)
+    check = knowledge_commands.add_parser("check", help="validate the pack and questionnaires")
+    check.add_argument("--pack", type=Path, help="the knowledge pack folder (knowledge/pack)")
+    check.add_argument(
+        "--questionnaires", type=Path, help="the questionnaires folder (knowledge/questionnaires)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `civicbot` command."""
     args = _parser().parse_args(argv)
+    if args.command == "knowledge":  # needs no settings
+        from bot.knowledge_cli import run_check
+
+        return run_check(args.pack, args.questionnaires)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -69,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
         return 0
+    except PackError as error:
+        print("civicbot: the knowledge pack has problems:", file=sys.stderr)
+        print(error, file=sys.stderr)
+        return 1
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,6 +123,28 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             await engine.dispose()
         print("database is up to date")
         return 0
+    if args.command == "export":
+        setup_logging(settings, quiet=True)
+        from bot.exports import run_export
+
+        return await run_export(
+            settings,
+            questionnaire_id=args.questionnaire,
+            fmt=args.fmt,
+            output=args.output,
+            lang=args.lang,
+            include_personal=args.personal,
+        )
+    if args.command == "ask":
+        from bot.knowledge_cli import run_ask
+
+        return await run_ask(
+            settings,
+            question=args.question,
+            lang=args.lang,
+            as_json=args.json,
+            pack_folder=args.pack,
+        )
     raise AssertionError(f"unhandled command {args}")
 
 

@@ -33,6 +33,14 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("help", N_("What I can do")),
     CommandInfo("language", N_("Change the language")),
     CommandInfo("cancel", N_("Leave the current step")),
+    CommandInfo("survey", N_("Fill in a questionnaire, or continue one")),
+    CommandInfo("orgs", N_("Civic organisations of a municipality")),
+    CommandInfo("calls", N_("Funding calls: open, upcoming and recently closed")),
+    CommandInfo("ask", N_("Ask a question (in a group: /ask and your question)")),
+    CommandInfo("export", N_("Questionnaire answers as CSV and XLSX"), coordinator=True),
+    CommandInfo("stats", N_("Questionnaire counts per municipality"), coordinator=True),
+    CommandInfo("newcall", N_("Add a funding call"), coordinator=True),
+    CommandInfo("reload", N_("Reload the knowledge pack without a restart"), coordinator=True),
 )
 
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import errors, fallback, groups, help, language, start
+from handlers import (
+    calls,
+    directory,
+    errors,
+    fallback,
+    faq,
+    groups,
+    help,
+    language,
+    start,
+    survey,
+    survey_admin,
+)
 
 
 def routers() -> list[Router]:
@@ -17,7 +29,12 @@ def routers() -> list[Router]:
         errors.router,
         help.router,
         start.router,
+        survey_admin.router,
+        survey.router,
+        directory.router,
         language.router,
+        calls.router,
+        faq.router,  # after every feature: questions are the text no step took
         groups.router,
         fallback.router,  # last: answers what no feature took
     ]

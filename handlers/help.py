@@ -33,6 +33,13 @@ def _help_text(locale: str, is_coordinator: bool) -> str:
             for info in commands_for(coordinator=True)
             if info.coordinator
         ]
+    lines += [
+        "",
+        _(
+            "You can also simply type a question about programmes, calls and funding, "
+            "in your own words."
+        ),
+    ]
     return "\n".join(lines)
 
 
