@@ -30,7 +30,7 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 
 _FILE_KEYS: Final = ("source", "verified", "entries", "calls")
 _ENTRY_REQUIRED: Final = ("id", "questions", "answer")
-_ENTRY_OPTIONAL: Final = ("tags", "source", "verified")
+_ENTRY_OPTIONAL: Final = ("tags", "source", "verified", "call")
 _CALL_REQUIRED: Final = (
     "id",
     "title",
@@ -71,6 +71,7 @@ class Entry:
     verified: date
     file: str
     line: int
+    call: str | None = None  # the call this entry is about: its record answers instead
 
 
 class CallStatus(enum.StrEnum):
@@ -222,12 +223,18 @@ def _read_pack(folder: Path, municipalities: Container[str]) -> tuple[KnowledgeP
     if not paths:
         problems.append(Problem(folder.name, 0, "no knowledge pack files (*.yaml) here"))
     seen_ids: dict[str, str] = {}
+    references: list[tuple[str, str, int, str]] = []
     for path in paths:
         reader = _FileReader(path.relative_to(folder.parent).as_posix(), municipalities, seen_ids)
         reader.read(path)
         entries.extend(reader.entries)
         calls.extend(reader.calls)
         problems.extend(sorted(reader.problems, key=lambda problem: problem.line))
+        references.extend((reader.label, *reference) for reference in reader.call_references)
+    call_ids = {call.id for call in calls}
+    for label, call_id, line, ctx in references:
+        if call_id not in call_ids:
+            problems.append(Problem(label, line, f"{ctx}: unknown call '{call_id}'"))
     if problems:
         return KnowledgePack((), ()), problems
     return KnowledgePack(tuple(entries), tuple(calls)), problems
@@ -264,6 +271,7 @@ class _FileReader:
         self.label = label
         self.municipalities = municipalities
         self.seen_ids = seen_ids  # id -> "file:line", shared by all files of the pack
+        self.call_references: list[tuple[str, int, str]] = []  # call id, line, entry context
         self.entries: list[Entry] = []
         self.calls: list[Call] = []
         self.problems: list[Problem] = []
@@ -327,6 +335,9 @@ class _FileReader:
         )
         answer = self.given(fields, "answer", lambda key, value: self.texts(key, value, ctx))
         source, verified = self.origin(node, fields, ctx, defaults)
+        call = self.optional(fields, "call", lambda value: self.text(value, ctx, "call"))
+        if call is not None:
+            self.call_references.append((call, _line(fields["call"][1]), ctx))
         if (
             len(self.problems) > before
             or entry_id is None
@@ -345,6 +356,7 @@ class _FileReader:
             verified=verified,
             file=self.label,
             line=_line(node),
+            call=call,
         )
 
     def call(self, node: yaml.Node, position: int, defaults: _Defaults) -> Call | None:

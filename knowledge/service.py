@@ -38,9 +38,6 @@ PACK_DIR: Final = Path(__file__).with_name("pack")
 
 # Suggestions scoring below this are noise (a shared common word), not a related question.
 SUGGESTION_MIN_SCORE: Final = 0.15
-# An entry with this tag is about a call's application window: its file's call answers instead,
-# described from the record and today's date (status, days left), so it is never out of date.
-CALL_TAG: Final = "call"
 # Longer questions are cut here before searching (a pasted document is not a question).
 MAX_QUESTION_LENGTH: Final = 500
 
@@ -184,7 +181,7 @@ class KnowledgeBase:
         with get_i18n().use_locale(lang):
             best = result.best
             if result.confident and best is not None:
-                chosen = _prefer_call(state.pack, best, result.suggestions)
+                chosen = _prefer_call(state.pack, best)
                 text = self._text(state, chosen.kind, chosen.id, lang, now)
                 if text is not None:
                     return Answer(
@@ -260,18 +257,11 @@ class KnowledgeBase:
             return None
 
 
-def _prefer_call(pack: KnowledgePack, best: Hit, hits: Iterable[Hit]) -> Hit:
-    """BEST, or the call an entry tagged CALL_TAG is about: the only call of its file, or the
-    best-ranked one among HITS when the file has several."""
-    if best.kind != "entry" or CALL_TAG not in pack.entry(best.id).tags:
+def _prefer_call(pack: KnowledgePack, best: Hit) -> Hit:
+    """BEST, or the call BEST's entry is about (`call:` in the pack): its record answers."""
+    if best.kind != "entry":
         return best
-    file = pack.entry(best.id).file
-    own_calls = [call.id for call in pack.calls if call.file == file]
-    if len(own_calls) == 1:
-        return Hit(
-            id=own_calls[0], kind="call", score=best.score, question=best.question, lang=best.lang
-        )
-    for hit in hits:
-        if hit.kind == "call" and hit.id in own_calls:
-            return hit
-    return best
+    call_id = pack.entry(best.id).call
+    if call_id is None:
+        return best
+    return Hit(id=call_id, kind="call", score=best.score, question=best.question, lang=best.lang)

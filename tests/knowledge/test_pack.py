@@ -571,3 +571,29 @@ def test_real_pack_entries_have_three_to_six_questions_per_language() -> None:
     for entry in mine:
         for lang in ("lt", "lv", "en"):
             assert 3 <= len(entry.questions[lang]) <= 6, (entry.id, lang)
+
+
+def test_entry_may_point_at_a_call_and_an_unknown_one_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "pack"
+    folder.mkdir()
+    texts = "{lt: a, lv: b, en: c}"
+    (folder / "x.yaml").write_text(
+        "verified: 2026-01-01\n"
+        "source: {title: T, seed: s.txt}\n"
+        "entries:\n"
+        "  - id: about-window\n"
+        "    questions: {lt: [a], lv: [b], en: [c]}\n"
+        f"    answer: {texts}\n"
+        "    call: no-such-call\n",
+        encoding="utf-8",
+    )
+    problems = [str(problem) for problem in check_pack(folder, municipalities=set())]
+    assert problems == ["pack/x.yaml:7: entry 'about-window': unknown call 'no-such-call'"]
+
+
+def test_real_pack_links_the_pilot_window_entry_to_its_call() -> None:
+    pack = load_pack(REAL_PACK, municipalities=load_municipalities())
+    linked = [entry for entry in pack.entries if entry.call]
+    assert linked
+    for entry in linked:
+        assert pack.call(entry.call or "").id == entry.call
