@@ -34,6 +34,7 @@ programme's name) and the hit says which language matched.
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,6 +50,9 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.text import fold
+
+# bm25s sets its own logger to DEBUG when imported; its progress lines are not for our logs.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 if TYPE_CHECKING:
     from knowledge.pack import KnowledgePack
