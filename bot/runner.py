@@ -72,11 +72,27 @@ async def run(settings: Settings) -> None:
         )
 
 
+def create_webhook_app(app: App, bot: Bot) -> web.Application:
+    """The aiohttp application that takes Telegram's updates at WEBHOOK_URL's path.
+
+    Each update is answered only after it has been handled, so Telegram sends it again if the
+    bot died meanwhile (and a redelivered one is skipped when its changes were committed).
+    """
+    settings = app.settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    path = urlsplit(settings.webhook_url or "/").path or "/"
+    web_app = web.Application()
+    SimpleRequestHandler(
+        dispatcher=app.dispatcher, bot=bot, secret_token=secret, handle_in_background=False
+    ).register(web_app, path=path)
+    setup_application(web_app, app.dispatcher, bot=bot)
+    return web_app
+
+
 async def _serve_webhook(app: App, bot: Bot) -> None:
     settings = app.settings
     assert settings.webhook_url is not None
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    path = urlsplit(settings.webhook_url).path or "/"
 
     async def register_webhook() -> None:
         await bot.set_webhook(
@@ -86,20 +102,15 @@ async def _serve_webhook(app: App, bot: Bot) -> None:
         )
 
     app.dispatcher.startup.register(register_webhook)
-    web_app = web.Application()
-    SimpleRequestHandler(dispatcher=app.dispatcher, bot=bot, secret_token=secret).register(
-        web_app, path=path
-    )
-    setup_application(web_app, app.dispatcher, bot=bot)
-    runner = web.AppRunner(web_app, handle_signals=True)
+    runner = web.AppRunner(create_webhook_app(app, bot), handle_signals=True)
     await runner.setup()
     site = web.TCPSite(runner, WEBHOOK_HOST, WEBHOOK_PORT)
     await site.start()
-    log.info("webhook listening on %s:%s%s", WEBHOOK_HOST, WEBHOOK_PORT, path)
+    log.info("webhook listening on %s:%s", WEBHOOK_HOST, WEBHOOK_PORT)
     try:
         await _wait_for_signal()
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # lets the requests being handled finish
 
 
 async def _wait_for_signal() -> None:
