@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 from aiogram.methods import SendMessage
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
@@ -16,21 +17,24 @@ from bot.runner import create_webhook_app
 from bot.settings import Settings
 
 SECRET = "s3cret-token_1"
+WebhookClient = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
 async def client(
     settings: Settings, bot: Bot, local_session: LocalSession
-) -> AsyncIterator[TestClient[object, object]]:
+) -> AsyncIterator[WebhookClient]:
     webhook_settings = settings.model_copy(
         update={
             "webhook_url": "https://bot.example.org/telegram/hook",
             "webhook_secret": SecretStr(SECRET),
         }
     )
-    async with open_app(webhook_settings) as app:
-        async with TestClient(TestServer(create_webhook_app(app, bot))) as test_client:
-            yield test_client
+    async with (
+        open_app(webhook_settings) as app,
+        TestClient(TestServer(create_webhook_app(app, bot))) as test_client,
+    ):
+        yield test_client
 
 
 def update(text: str) -> dict[str, object]:
@@ -46,7 +50,7 @@ def update(text: str) -> dict[str, object]:
 
 
 async def test_update_with_the_secret_is_handled_before_the_answer(
-    client: TestClient[object, object], local_session: LocalSession
+    client: WebhookClient, local_session: LocalSession
 ) -> None:
     response = await client.post(
         "/telegram/hook",
@@ -60,7 +64,7 @@ async def test_update_with_the_secret_is_handled_before_the_answer(
 
 
 async def test_update_without_the_secret_is_refused(
-    client: TestClient[object, object], local_session: LocalSession
+    client: WebhookClient, local_session: LocalSession
 ) -> None:
     response = await client.post("/telegram/hook", json=update("/help"))
     assert response.status == 401
