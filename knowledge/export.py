@@ -25,7 +25,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Final, TypedDict
+from typing import Final, NamedTuple, TypedDict
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -130,6 +130,38 @@ def _cell(
     return format_answer(question, value, lang, municipality_name=municipality_name)
 
 
+class _Table(NamedTuple):
+    """What both file formats are written from."""
+
+    titles: list[str]  # the header row
+    kinds: list[Kind | None]  # the kind of each column's question; None for submission columns
+    rows: list[list[CellValue]]  # one row of typed cells per submission
+
+
+def _table(
+    questionnaire: Questionnaire,
+    submissions: Iterable[Submission],
+    *,
+    lang: Lang,
+    include_personal: bool,
+    timezone: str,
+    municipality_name: MunicipalityNamer | None,
+) -> _Table:
+    questions = exported_questions(questionnaire, include_personal=include_personal)
+    return _Table(
+        titles=header(questionnaire, lang=lang, include_personal=include_personal),
+        kinds=[None] * len(_META_HEADERS) + [question.kind for question in questions],
+        rows=rows(
+            questionnaire,
+            submissions,
+            lang=lang,
+            include_personal=include_personal,
+            timezone=timezone,
+            municipality_name=municipality_name,
+        ),
+    )
+
+
 def export_csv(
     questionnaire: Questionnaire,
     submissions: Iterable[Submission],
@@ -140,7 +172,7 @@ def export_csv(
     municipality_name: MunicipalityNamer | None = None,
 ) -> bytes:
     """The submissions as CSV (UTF-8 with BOM, header row "text [id]")."""
-    table = rows(
+    titles, kinds, table = _table(
         questionnaire,
         submissions,
         lang=lang,
@@ -148,12 +180,9 @@ def export_csv(
         timezone=timezone,
         municipality_name=municipality_name,
     )
-    kinds = [None, None, None] + [
-        q.kind for q in exported_questions(questionnaire, include_personal=include_personal)
-    ]
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow(header(questionnaire, lang=lang, include_personal=include_personal))
+    writer.writerow(titles)
     for row in table:
         writer.writerow([_csv_text(cell, kind) for cell, kind in zip(row, kinds, strict=True)])
     return out.getvalue().encode("utf-8-sig")
@@ -186,8 +215,7 @@ def export_xlsx(
     municipality_name: MunicipalityNamer | None = None,
 ) -> bytes:
     """The submissions as an XLSX workbook: bold frozen header, typed cells, fitted widths."""
-    titles = header(questionnaire, lang=lang, include_personal=include_personal)
-    table = rows(
+    titles, _, table = _table(
         questionnaire,
         submissions,
         lang=lang,

@@ -21,12 +21,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from knowledge.yamlfile import (
+    Fields,
+    KnowledgeFileError,
+    YamlFileReader,
+    line_of,
+    scalar,
+    yaml_files,
+)
+from knowledge.yamlfile import Problem as Problem  # callers and tests import it from here
+
 LANGUAGES: Final = ("lt", "lv", "en")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")
-_NULL_TAG = "tag:yaml.org,2002:null"
 
 _FILE_KEYS: Final = ("source", "verified", "entries", "calls")
 _ENTRY_REQUIRED: Final = ("id", "questions", "answer")
@@ -176,24 +185,8 @@ class KnowledgePack:
         return KnowledgePack(self.entries, tuple(calls.values()))
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in a pack file, at a line a coordinator can go to."""
-
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-class PackError(Exception):
+class PackError(KnowledgeFileError):
     """The knowledge pack cannot be loaded; `problems` says why and where."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 def load_pack(folder: Path, *, municipalities: Container[str]) -> KnowledgePack:
@@ -219,11 +212,12 @@ def _read_pack(folder: Path, municipalities: Container[str]) -> tuple[KnowledgeP
     entries: list[Entry] = []
     calls: list[Call] = []
     problems: list[Problem] = []
-    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    paths = yaml_files(folder)
     if not paths:
         problems.append(Problem(folder.name, 0, "no knowledge pack files (*.yaml) here"))
     seen_ids: dict[str, str] = {}
     references: list[tuple[str, str, int, str]] = []
+    call_ids: set[str] = set()
     for path in paths:
         reader = _FileReader(path.relative_to(folder.parent).as_posix(), municipalities, seen_ids)
         reader.read(path)
@@ -231,27 +225,13 @@ def _read_pack(folder: Path, municipalities: Container[str]) -> tuple[KnowledgeP
         calls.extend(reader.calls)
         problems.extend(sorted(reader.problems, key=lambda problem: problem.line))
         references.extend((reader.label, *reference) for reference in reader.call_references)
-    call_ids = {call.id for call in calls}
+        call_ids.update(reader.declared_calls)
     for label, call_id, line, ctx in references:
         if call_id not in call_ids:
             problems.append(Problem(label, line, f"{ctx}: unknown call '{call_id}'"))
     if problems:
         return KnowledgePack((), ()), problems
     return KnowledgePack(tuple(entries), tuple(calls)), problems
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _scalar(node: yaml.Node) -> str | None:
-    """The text of a scalar node, or None for a mapping, a list or a null."""
-    if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL_TAG:
-        return None
-    return str(node.value)
-
-
-_Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 
 
 @dataclass(frozen=True)
@@ -264,41 +244,21 @@ class _Defaults:
     has_verified: bool
 
 
-class _FileReader:
+class _FileReader(YamlFileReader):
     """Walks the YAML nodes of one pack file, collecting entries, calls and problems."""
 
     def __init__(self, label: str, municipalities: Container[str], seen_ids: dict[str, str]):
-        self.label = label
+        super().__init__(label)
         self.municipalities = municipalities
         self.seen_ids = seen_ids  # id -> "file:line", shared by all files of the pack
         self.call_references: list[tuple[str, int, str]] = []  # call id, line, entry context
+        self.declared_calls: set[str] = set()  # also calls with problems of their own
         self.entries: list[Entry] = []
         self.calls: list[Call] = []
-        self.problems: list[Problem] = []
-
-    def report(self, node: yaml.Node, message: str) -> None:
-        self.problems.append(Problem(self.label, _line(node), message))
 
     def read(self, path: Path) -> None:
-        try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        except UnicodeDecodeError:
-            self.problems.append(Problem(self.label, 1, "the file is not UTF-8 text"))
-            return
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            line = mark.line + 1 if mark is not None else 1
-            context = error.context
-            if context and error.context_mark is not None and error.context_mark.line + 1 != line:
-                context += f" (from line {error.context_mark.line + 1})"
-            details = ", ".join(part for part in (context, error.problem) if part)
-            self.problems.append(Problem(self.label, line, f"YAML syntax error: {details}"))
-            return
-        except yaml.YAMLError as error:
-            self.problems.append(Problem(self.label, 1, f"YAML syntax error: {error}"))
-            return
+        root = self.compose(path, context_line=True)
         if root is None:
-            self.problems.append(Problem(self.label, 1, "the file is empty"))
             return
         fields = self.fields(root, "file", required=(), optional=_FILE_KEYS)
         if fields is None:
@@ -329,7 +289,7 @@ class _FileReader:
             return None
         before = len(self.problems)
         entry_id = self.identifier(fields, ctx)
-        tags = self.optional(fields, "tags", lambda value: self.words(value, ctx, "tags")) or ()
+        tags = self.tags(fields, ctx)
         questions = self.given(
             fields, "questions", lambda key, value: self.question_lists(key, value, ctx)
         )
@@ -337,7 +297,7 @@ class _FileReader:
         source, verified = self.origin(node, fields, ctx, defaults)
         call = self.optional(fields, "call", lambda value: self.text(value, ctx, "call"))
         if call is not None:
-            self.call_references.append((call, _line(fields["call"][1]), ctx))
+            self.call_references.append((call, line_of(fields["call"][1]), ctx))
         if (
             len(self.problems) > before
             or entry_id is None
@@ -355,7 +315,7 @@ class _FileReader:
             source=source,
             verified=verified,
             file=self.label,
-            line=_line(node),
+            line=line_of(node),
             call=call,
         )
 
@@ -366,6 +326,8 @@ class _FileReader:
             return None
         before = len(self.problems)
         call_id = self.identifier(fields, ctx)
+        if call_id is not None:
+            self.declared_calls.add(call_id)
         texts = {
             name: self.given(fields, name, lambda key, value: self.texts(key, value, ctx))
             for name in _CALL_TEXTS
@@ -381,7 +343,7 @@ class _FileReader:
         questions = self.given(
             fields, "questions", lambda key, value: self.question_lists(key, value, ctx)
         )
-        tags = self.optional(fields, "tags", lambda value: self.words(value, ctx, "tags")) or ()
+        tags = self.tags(fields, ctx)
         source, verified = self.origin(node, fields, ctx, defaults)
         if opens is not None and closes is not None and zone is not None:
             opens, closes = opens.replace(tzinfo=zone), closes.replace(tzinfo=zone)
@@ -425,13 +387,13 @@ class _FileReader:
             source=source,
             verified=verified,
             file=self.label,
-            line=_line(node),
+            line=line_of(node),
         )
 
     def origin(
         self,
         node: yaml.Node,
-        fields: _Fields,
+        fields: Fields,
         ctx: str,
         defaults: _Defaults,
     ) -> tuple[Source | None, date | None]:
@@ -449,6 +411,10 @@ class _FileReader:
                 self.report(node, f"{ctx}: missing required field 'verified' (here or in the file)")
         return source, verified
 
+    def tags(self, fields: Fields, ctx: str) -> tuple[str, ...]:
+        """The tags of an entry or call; none if it has none or they are broken (reported)."""
+        return self.optional(fields, "tags", lambda value: self.words(value, ctx, "tags")) or ()
+
     def source(self, node: yaml.Node, ctx: str) -> Source | None:
         fields = self.fields(node, f"{ctx} source", required=("title", "seed"), optional=())
         if fields is None or len(fields) < 2:
@@ -465,21 +431,21 @@ class _FileReader:
         """How messages name an entry or call: by its id when it has one."""
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                if _scalar(key) == "id" and _scalar(value):
-                    return f"{kind} '{_scalar(value)}'"
+                if scalar(key) == "id" and scalar(value):
+                    return f"{kind} '{scalar(value)}'"
         return f"{kind} #{position}"
 
     def fields(
         self, node: yaml.Node, ctx: str, *, required: tuple[str, ...], optional: tuple[str, ...]
-    ) -> _Fields | None:
+    ) -> Fields | None:
         """The known keys of a mapping; unknown, duplicate and missing keys are problems."""
         if not isinstance(node, yaml.MappingNode):
             self.report(node, f"{ctx}: expected a mapping of fields")
             return None
         known = (*required, *optional)
-        found: _Fields = {}
+        found: Fields = {}
         for key, value in node.value:
-            name = _scalar(key)
+            name = scalar(key)
             if name is None:
                 self.report(key, f"{ctx}: a key must be plain text")
             elif name in found:
@@ -496,7 +462,7 @@ class _FileReader:
         return found
 
     def given(
-        self, fields: _Fields, name: str, parse: Callable[[yaml.Node, yaml.Node], _T | None]
+        self, fields: Fields, name: str, parse: Callable[[yaml.Node, yaml.Node], _T | None]
     ) -> _T | None:
         """Parse a required field from its key and value nodes (its absence is reported)."""
         if name not in fields:
@@ -505,12 +471,12 @@ class _FileReader:
         return parse(key, value)
 
     def optional(
-        self, fields: _Fields, name: str, parse: Callable[[yaml.Node], _T | None]
+        self, fields: Fields, name: str, parse: Callable[[yaml.Node], _T | None]
     ) -> _T | None:
         """Parse an optional field from its value node; None when it is absent."""
         return parse(fields[name][1]) if name in fields else None
 
-    def items(self, fields: _Fields, name: str) -> list[yaml.Node]:
+    def items(self, fields: Fields, name: str) -> list[yaml.Node]:
         if name not in fields:
             return []
         node = fields[name][1]
@@ -519,11 +485,11 @@ class _FileReader:
             return []
         return list(node.value)
 
-    def identifier(self, fields: _Fields, ctx: str) -> str | None:
+    def identifier(self, fields: Fields, ctx: str) -> str | None:
         if "id" not in fields:
             return None
         node = fields["id"][1]
-        value = _scalar(node)
+        value = scalar(node)
         if value is None or not _ID.fullmatch(value):
             self.report(
                 node,
@@ -531,7 +497,7 @@ class _FileReader:
                 "starting with a letter or digit)",
             )
             return None
-        where = f"{self.label}:{_line(node)}"
+        where = f"{self.label}:{line_of(node)}"
         if value in self.seen_ids:
             self.report(
                 node, f"{ctx}: duplicate id '{value}' (already used at {self.seen_ids[value]})"
@@ -544,7 +510,7 @@ class _FileReader:
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             self.report(node, f"{ctx}: {path} must be text")
             return None
-        value = (_scalar(node) or "").strip()
+        value = (scalar(node) or "").strip()
         if not value:
             self.report(node, f"{ctx}: {path} is empty")
             return None
@@ -567,7 +533,7 @@ class _FileReader:
         parse: Callable[[yaml.Node, str], _T | None],
     ) -> Mapping[str, _T] | None:
         """A mapping from each of lt, lv and en to a value; all three are required."""
-        name = _scalar(key)
+        name = scalar(key)
         if not isinstance(node, yaml.MappingNode):
             self.report(node, f"{ctx}: {name} must map each language (lt, lv, en) to its text")
             return None
@@ -575,7 +541,7 @@ class _FileReader:
         complete = True
         seen: set[str] = set()
         for lang_node, value in node.value:
-            lang = _scalar(lang_node)
+            lang = scalar(lang_node)
             if lang not in LANGUAGES:
                 self.report(
                     lang_node, f"{ctx}: unknown language {lang!r} in {name} (use lt, lv, en)"
@@ -625,7 +591,7 @@ class _FileReader:
         return ids if known else None
 
     def day(self, node: yaml.Node, ctx: str) -> date | None:
-        raw = _scalar(node) or ""
+        raw = scalar(node) or ""
         try:
             if not _DATE.fullmatch(raw):
                 raise ValueError(raw)
@@ -635,7 +601,7 @@ class _FileReader:
             return None
 
     def local_time(self, node: yaml.Node, ctx: str) -> datetime | None:
-        raw = _scalar(node) or ""
+        raw = scalar(node) or ""
         try:
             if not _LOCAL_TIME.fullmatch(raw):
                 raise ValueError(raw)
@@ -648,7 +614,7 @@ class _FileReader:
             return None
 
     def zone(self, node: yaml.Node, ctx: str) -> ZoneInfo | None:
-        raw = _scalar(node) or ""
+        raw = scalar(node) or ""
         try:
             return ZoneInfo(raw)
         except (ZoneInfoNotFoundError, ValueError, OSError):

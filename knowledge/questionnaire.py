@@ -51,7 +51,7 @@ get a new id.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -64,6 +64,15 @@ import yaml
 from babel.numbers import format_decimal
 
 from knowledge.text import fold
+from knowledge.yamlfile import (
+    Fields,
+    KnowledgeFileError,
+    YamlFileReader,
+    line_of,
+    scalar,
+    yaml_files,
+)
+from knowledge.yamlfile import Problem as Problem  # callers and tests import it from here
 
 Lang = Literal["lt", "lv", "en"]
 LANGS: Final[tuple[Lang, ...]] = ("lt", "lv", "en")
@@ -229,24 +238,8 @@ class Questionnaire:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in a questionnaire file, at a line its editor can go to."""
-
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-class QuestionnaireError(Exception):
+class QuestionnaireError(KnowledgeFileError):
     """A questionnaire cannot be loaded; `problems` says why and where."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 def check_questionnaire(path: Path | str, *, label: str | None = None) -> list[Problem]:
@@ -276,7 +269,7 @@ def load_questionnaires(folder: Path | str = QUESTIONNAIRES_DIR) -> dict[str, Qu
 
 
 def _read_folder(folder: Path) -> tuple[dict[str, Questionnaire], list[Problem]]:
-    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    paths = yaml_files(folder)
     if not paths:
         return {}, [Problem(folder.name, 0, "no questionnaire files (*.yaml) here")]
     found: dict[str, Questionnaire] = {}
@@ -304,7 +297,6 @@ def _read(path: Path, label: str | None) -> tuple[Questionnaire | None, list[Pro
     return (questionnaire if not problems else None), problems
 
 
-_NULL_TAG = "tag:yaml.org,2002:null"
 _ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _TOP_REQUIRED: Final = ("id", "version", "title", "intro", "closing", "consent", "questions")
 _TOP_OPTIONAL: Final = ("directory_consent",)
@@ -316,20 +308,6 @@ _QUESTION_OPTIONAL: Final = (
 _OPERATORS: Final = ("equals", "in", "includes")
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _scalar(node: yaml.Node) -> str | None:
-    """The text of a scalar node as written (so `yes` stays 'yes'), None for anything else."""
-    if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL_TAG:
-        return None
-    return str(node.value)
-
-
-_Fields = dict[str, tuple[yaml.Node, yaml.Node]]
-
-
 @dataclass
 class _Parsed:
     """A question read from its node, with its `when` still to be checked against the others."""
@@ -338,56 +316,37 @@ class _Parsed:
     when: yaml.Node | None
 
 
-class _FileReader:
+class _FileReader(YamlFileReader):
     """Walks the YAML nodes of one questionnaire file, collecting problems with their lines."""
 
     def __init__(self, label: str) -> None:
-        self.label = label
-        self.problems: list[Problem] = []
+        super().__init__(label)
         self.constructor = yaml.constructor.SafeConstructor()
-
-    def report(self, node: yaml.Node | int, message: str) -> None:
-        line = node if isinstance(node, int) else _line(node)
-        self.problems.append(Problem(self.label, line, message))
 
     def read(self, path: Path) -> Questionnaire | None:
         try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            root = self.compose(path)
         except OSError as error:
             self.report(0, f"cannot read the file: {error.strerror or error}")
             return None
-        except UnicodeDecodeError:
-            self.report(1, "the file is not UTF-8 text")
-            return None
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            details = ", ".join(part for part in (error.context, error.problem) if part)
-            self.report(mark.line + 1 if mark is not None else 1, f"YAML syntax error: {details}")
-            return None
-        except yaml.YAMLError as error:
-            self.report(1, f"YAML syntax error: {error}")
-            return None
-        if root is None:
-            self.report(1, "the file is empty")
-            return None
-        return self.questionnaire(root)
+        return self.questionnaire(root) if root is not None else None
 
     # -- generic pieces ------------------------------------------------------------------------
 
     def fields(
         self, node: yaml.Node, where: str, required: Sequence[str], optional: Sequence[str]
-    ) -> _Fields | None:
+    ) -> Fields | None:
         """The fields of a mapping node by name, reporting unknown, repeated and missing ones."""
         if not isinstance(node, yaml.MappingNode):
             self.report(node, f"{where}: expected a mapping of fields")
             return None
-        found: _Fields = {}
+        found: Fields = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
+            key = scalar(key_node)
             if key is None:
                 self.report(key_node, f"{where}: field names must be plain words")
             elif key in found:
-                first = _line(found[key][0])
+                first = line_of(found[key][0])
                 self.report(key_node, f"{where}: field {key!r} repeated (first at line {first})")
             elif key not in required and key not in optional:
                 self.report(key_node, f"{where}: unknown field {key!r}")
@@ -406,8 +365,8 @@ class _FileReader:
             return {}
         texts: dict[Lang, str] = {}
         for key_node, value_node in node.value:
-            lang = _scalar(key_node)
-            value = _scalar(value_node)
+            lang = scalar(key_node)
+            value = scalar(value_node)
             if lang not in LANGS:
                 self.report(key_node, f"{where}: {name} in unknown language {lang!r}")
             elif value is None or not value.strip():
@@ -415,12 +374,12 @@ class _FileReader:
             else:
                 texts[lang] = value.strip()
         for lang in LANGS:
-            if lang not in texts and not any(_scalar(k) == lang for k, _ in node.value):
+            if lang not in texts and not any(scalar(k) == lang for k, _ in node.value):
                 self.report(key, f"{where}: missing {name} in {lang}")
         return texts
 
     def ident(self, node: yaml.Node, where: str, name: str) -> str | None:
-        value = _scalar(node)
+        value = scalar(node)
         if value is None or not _ID_PATTERN.fullmatch(value) or len(value) > _ID_MAX:
             self.report(
                 node,
@@ -433,7 +392,7 @@ class _FileReader:
     def value(self, node: yaml.Node) -> object:
         return self.constructor.construct_object(node, deep=True)
 
-    def flag(self, fields: _Fields, name: str, where: str, default: bool) -> bool:
+    def flag(self, fields: Fields, name: str, where: str, default: bool) -> bool:
         if name not in fields:
             return default
         node = fields[name][1]
@@ -446,12 +405,12 @@ class _FileReader:
     def number(self, node: yaml.Node, where: str, name: str) -> int | float | None:
         value = self.value(node) if isinstance(node, yaml.ScalarNode) else None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.report(node, f"{where}: {name} must be a number (got {_scalar(node)!r})")
+            self.report(node, f"{where}: {name} must be a number (got {scalar(node)!r})")
             return None
         return value
 
     def date_bound(self, node: yaml.Node, where: str, name: str) -> DateBound | None:
-        text = _scalar(node)
+        text = scalar(node)
         if text == "today":
             return "today"
         try:
@@ -500,7 +459,7 @@ class _FileReader:
         )
 
     def directory_consent(self, node: yaml.Node, questions: Sequence[Question]) -> str | None:
-        name = _scalar(node)
+        name = scalar(node)
         target = next((q for q in questions if q.id == name), None)
         if target is None:
             self.report(node, f"questionnaire: directory_consent names no question ({name!r})")
@@ -523,7 +482,7 @@ class _FileReader:
                 first = first_line[question_id]
                 self.report(item, f"duplicate question id {question_id!r} (first at line {first})")
                 continue
-            first_line[question_id] = _line(item)
+            first_line[question_id] = line_of(item)
             parsed.append(result)
         everything = {p.question.id for p in parsed}
         earlier: dict[str, Question] = {}
@@ -542,8 +501,8 @@ class _FileReader:
         where = f"question #{number}"
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                if _scalar(key_node) == "id" and _scalar(value_node):
-                    where = f"question {_scalar(value_node)!r}"
+                if scalar(key_node) == "id" and scalar(value_node):
+                    where = f"question {scalar(value_node)!r}"
         fields = self.fields(node, where, _QUESTION_REQUIRED, _QUESTION_OPTIONAL)
         if fields is None:
             return None
@@ -552,7 +511,7 @@ class _FileReader:
             self.report(fields["id"][1], f"{where}: id {question_id!r} is reserved for exports")
         kind: Kind | None = None
         if "kind" in fields:
-            raw_kind = _scalar(fields["kind"][1])
+            raw_kind = scalar(fields["kind"][1])
             try:
                 kind = Kind(raw_kind or "")
             except ValueError:
@@ -573,7 +532,7 @@ class _FileReader:
             export=self.flag(fields, "export", where, True),
             personal=self.flag(fields, "personal", where, False),
             public=self.flag(fields, "public", where, False),
-            line=_line(node),
+            line=line_of(node),
         )
         if kind is not None:
             question = self.kind_details(question, fields, where)
@@ -581,7 +540,7 @@ class _FileReader:
             return None
         return _Parsed(question, fields["when"][1] if "when" in fields else None)
 
-    def kind_details(self, question: Question, fields: _Fields, where: str) -> Question:
+    def kind_details(self, question: Question, fields: Fields, where: str) -> Question:
         """Options, bounds and `integer`, each checked against what the kind allows."""
         kind = question.kind
         options: tuple[Option, ...] = ()
@@ -653,7 +612,7 @@ class _FileReader:
                     f"(first at line {first_line[option_id]})",
                 )
                 continue
-            first_line[option_id] = _line(fields["id"][1])
+            first_line[option_id] = line_of(fields["id"][1])
             text = self.texts(fields["text"], option_where, "text") if "text" in fields else {}
             exclusive = self.flag(fields, "exclusive", option_where, False)
             options.append(Option(option_id, text, exclusive))
@@ -671,7 +630,7 @@ class _FileReader:
         if fields is None or "question" not in fields:
             return None
         target_node = fields["question"][1]
-        target_id = _scalar(target_node) or ""
+        target_id = scalar(target_node) or ""
         target = earlier.get(target_id)
         if target is None:
             if target_id == own_id:
@@ -716,7 +675,7 @@ class _FileReader:
         self, node: yaml.Node, where: str, target: Question
     ) -> str | bool | int | float | None:
         """A value a condition compares with, checked against the kind of its question."""
-        raw = _scalar(node)
+        raw = scalar(node)
         kind = target.kind
         if kind in _OPTION_KINDS:
             if raw is None or target.option(raw) is None:
