@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.handler import CallbackType
 from aiogram.filters import Command, StateFilter, or_f
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -30,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import is_not_command
 from bot.i18n import format_datetime
 from bot.roles import IsCoordinator
-from bot.sender import quote, split_text
+from bot.sender import quote
 from bot.settings import Settings
+from handlers.shared import answer_in_pieces, drop_keyboard, refuse_old_button
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.pack import LANGUAGES, Call
 from knowledge.service import KnowledgeBase
@@ -172,10 +175,7 @@ async def next_step(
     builder.button(text=_("Save"), callback_data=NewCallAction(action="save"))
     builder.button(text=_("Cancel"), callback_data=NewCallAction(action="cancel"))
     text = _("This is how members will see the call:") + "\n\n" + quote(preview)
-    pieces = split_text(text)
-    for piece in pieces[:-1]:
-        await message.answer(piece)
-    await message.answer(pieces[-1], reply_markup=builder.as_markup())
+    await answer_in_pieces(message, text, builder.as_markup())
 
 
 def draft_call(call_id: str, data: dict[str, Any]) -> Call:
@@ -235,8 +235,7 @@ def new_call_id(title: str, taken: set[str]) -> str:
 @router.message(Command("calls"))
 async def list_calls(message: Message, knowledge: KnowledgeBase, locale: str) -> None:
     """Open and upcoming calls, and recently closed ones."""
-    for piece in split_text(quote(knowledge.calls_overview(locale, utcnow()))):
-        await message.answer(piece)
+    await answer_in_pieces(message, quote(knowledge.calls_overview(locale, utcnow())))
 
 
 # --- /reload ------------------------------------------------------------------------------------
@@ -263,8 +262,7 @@ async def reload_pack(message: Message, knowledge: KnowledgeBase, session: Async
                     "…and {count} more problem.", "…and {count} more problems.", hidden
                 ).format(count=hidden)
             )
-        for piece in split_text("\n".join(lines)):
-            await message.answer(piece)
+        await answer_in_pieces(message, "\n".join(lines))
         return
     pack = knowledge.pack
     entries = ngettext("{count} entry", "{count} entries", len(pack.entries)).format(
@@ -281,6 +279,22 @@ async def reload_pack(message: Message, knowledge: KnowledgeBase, session: Async
 # --- /newcall -----------------------------------------------------------------------------------
 
 
+# Every step of the wizard is for coordinators only: its handlers are registered through these.
+def _coordinator_text(*steps: State) -> Callable[[CallbackType], CallbackType]:
+    """Register a handler for the text a coordinator types at one of the /newcall STEPS."""
+    return router.message(StateFilter(*steps), IsCoordinator(), F.text, is_not_command)
+
+
+def _coordinator_button(*filters: CallbackType) -> Callable[[CallbackType], CallbackType]:
+    """Register a handler for a coordinator's /newcall button (FILTERS: its step and data)."""
+    return router.callback_query(*filters, IsCoordinator(), F.message.as_("message"))
+
+
+async def _step_at(state: FSMContext) -> str:
+    """The /newcall step the conversation is at ("title", "opens", ...)."""
+    return (await state.get_state() or "").rpartition(":")[2]
+
+
 @router.message(Command("newcall"), IsCoordinator(), F.chat.type == "private")
 async def new_call(message: Message, state: FSMContext, settings: Settings) -> None:
     """Start the wizard."""
@@ -288,13 +302,8 @@ async def new_call(message: Message, state: FSMContext, settings: Settings) -> N
     await ask_step(message, state, "title", settings)
 
 
-@router.message(
-    StateFilter(
-        NewCall.title, NewCall.programme, NewCall.funder, NewCall.who_may_apply, NewCall.contact
-    ),
-    IsCoordinator(),
-    F.text,
-    is_not_command,
+@_coordinator_text(
+    NewCall.title, NewCall.programme, NewCall.funder, NewCall.who_may_apply, NewCall.contact
 )
 async def text_typed(
     message: Message,
@@ -304,7 +313,7 @@ async def text_typed(
     locale: str,
 ) -> None:
     """A text step: keep the text (within its limit) and go on."""
-    step = (await state.get_state() or "").rpartition(":")[2]
+    step = await _step_at(state)
     text = (message.text or "").strip()
     if not text or len(text) > TEXT_LIMITS[step]:
         await message.answer(
@@ -315,7 +324,7 @@ async def text_typed(
     await next_step(message, state, step, settings, knowledge, locale)
 
 
-@router.message(StateFilter(NewCall.opens, NewCall.closes), IsCoordinator(), F.text, is_not_command)
+@_coordinator_text(NewCall.opens, NewCall.closes)
 async def time_typed(
     message: Message,
     state: FSMContext,
@@ -324,7 +333,7 @@ async def time_typed(
     locale: str,
 ) -> None:
     """The opening or closing moment, in TIMEZONE."""
-    step = (await state.get_state() or "").rpartition(":")[2]
+    step = await _step_at(state)
     local = parse_local_time(message.text or "", end_of_day=step == "closes")
     if local is None:
         await message.answer(
@@ -345,7 +354,7 @@ async def time_typed(
     await next_step(message, state, step, settings, knowledge, locale)
 
 
-@router.message(NewCall.municipalities, IsCoordinator(), F.text, is_not_command)
+@_coordinator_text(NewCall.municipalities)
 async def municipality_typed(
     message: Message,
     state: FSMContext,
@@ -383,9 +392,7 @@ async def municipality_typed(
     await message.answer(_("Choose the municipality:"), reply_markup=builder.as_markup())
 
 
-@router.callback_query(
-    NewCall.municipalities, NewCallMunicipality.filter(), IsCoordinator(), F.message.as_("message")
-)
+@_coordinator_button(NewCall.municipalities, NewCallMunicipality.filter())
 async def municipality_chosen(
     query: CallbackQuery,
     message: Message,
@@ -396,7 +403,7 @@ async def municipality_chosen(
 ) -> None:
     """Add a municipality to the call's list."""
     if callback_data.id not in municipalities:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await refuse_old_button(query)
         return
     chosen: list[str] = (await state.get_data()).get("municipalities", [])
     if callback_data.id not in chosen:
@@ -404,7 +411,7 @@ async def municipality_chosen(
         await state.update_data(municipalities=chosen)
     await query.answer()
     names = ", ".join(
-        municipality.short[locale]
+        quote(municipality.short[locale])
         for municipality in (municipalities.get(item) for item in chosen)
         if municipality is not None
     )
@@ -414,12 +421,7 @@ async def municipality_chosen(
     )
 
 
-@router.callback_query(
-    NewCall.municipalities,
-    NewCallAction.filter(F.action.in_({"all", "done"})),
-    IsCoordinator(),
-    F.message.as_("message"),
-)
+@_coordinator_button(NewCall.municipalities, NewCallAction.filter(F.action.in_({"all", "done"})))
 async def municipalities_done(
     query: CallbackQuery,
     message: Message,
@@ -441,7 +443,7 @@ async def municipalities_done(
     await next_step(message, state, "municipalities", settings, knowledge, locale)
 
 
-@router.message(NewCall.link, IsCoordinator(), F.text, is_not_command)
+@_coordinator_text(NewCall.link)
 async def link_typed(
     message: Message,
     state: FSMContext,
@@ -463,12 +465,7 @@ async def link_typed(
     await next_step(message, state, "link", settings, knowledge, locale)
 
 
-@router.callback_query(
-    NewCall.link,
-    NewCallAction.filter(F.action == "nolink"),
-    IsCoordinator(),
-    F.message.as_("message"),
-)
+@_coordinator_button(NewCall.link, NewCallAction.filter(F.action == "nolink"))
 async def no_link(
     query: CallbackQuery,
     message: Message,
@@ -489,12 +486,7 @@ async def confirm_expected(message: Message) -> None:
     await message.answer(_("Please press Save or Cancel under the preview."))
 
 
-@router.callback_query(
-    NewCall.confirm,
-    NewCallAction.filter(F.action == "save"),
-    IsCoordinator(),
-    F.message.as_("message"),
-)
+@_coordinator_button(NewCall.confirm, NewCallAction.filter(F.action == "save"))
 async def save_call(
     query: CallbackQuery,
     message: Message,
@@ -525,30 +517,27 @@ async def save_call(
         language=knowledge.language_of(f"{data['title']} {data['who_may_apply']}", locale),
         created_by=query.from_user.id,
     )
+    # The wizard ends in the same commit as the call is stored: whatever fails later, the
+    # Save button cannot store the call a second time.
+    await state.clear()
     # Committed first, so the knowledge never holds a call the database does not.
     await session.commit()
     await asyncio.to_thread(knowledge.add_calls, [calls.as_call(row)])
-    await state.clear()
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    await drop_keyboard(query)
     await message.answer(_("Saved. /calls lists the call and members' questions find it now."))
 
 
-@router.callback_query(
-    StateFilter(*NewCall.__states__),
-    NewCallAction.filter(F.action == "cancel"),
-    IsCoordinator(),
-    F.message.as_("message"),
-)
+@_coordinator_button(StateFilter(*NewCall.__states__), NewCallAction.filter(F.action == "cancel"))
 async def cancel_call(query: CallbackQuery, message: Message, state: FSMContext) -> None:
     """Drop the draft."""
     await state.clear()
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    await drop_keyboard(query)
     await message.answer(_("Cancelled: the call was not saved."))
 
 
 @router.callback_query(or_f(NewCallAction.filter(), NewCallMunicipality.filter()), IsCoordinator())
 async def stale_wizard_button(query: CallbackQuery) -> None:
     """A coordinator's button from a step that is over."""
-    await query.answer(_("This button is no longer active."), show_alert=True)
+    await refuse_old_button(query)

@@ -7,7 +7,6 @@ answers marked public (knowledge.export.directory_entry): name, kind, areas, pub
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -22,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.exports import municipality_namer
 from bot.filters import is_not_command
 from bot.i18n import format_date
-from bot.sender import quote, split_text
+from bot.sender import quote
+from handlers.shared import answer_in_pieces, lang_of, refuse_old_button
 from knowledge.export import directory_entry
 from knowledge.municipalities import Municipality, MunicipalityDirectory
 from knowledge.questionnaire import AnswerValue, Kind, Lang, Questionnaire, format_answer
@@ -48,10 +48,6 @@ class DirectoryMunicipality(CallbackData, prefix="orgs"):
     """A municipality button of /orgs."""
 
     id: str
-
-
-def _lang(locale: str) -> Lang:
-    return cast(Lang, locale if locale in ("lt", "lv", "en") else "en")
 
 
 def entry_text(
@@ -129,8 +125,7 @@ async def _show(
     lang: Lang,
 ) -> None:
     text = await directory_text(session, municipality, questionnaires, municipalities, lang)
-    for piece in split_text(text):
-        await message.answer(piece)
+    await answer_in_pieces(message, text)
 
 
 async def _search(
@@ -179,7 +174,7 @@ async def orgs_command(
     locale: str,
 ) -> None:
     """`/orgs trakai` lists at once; a bare /orgs asks for the municipality."""
-    lang = _lang(locale)
+    lang = lang_of(locale)
     query = (command.args or "").strip()
     if query:
         await _search(message, query, session, questionnaires, municipalities, lang)
@@ -213,7 +208,7 @@ async def municipality_typed(
 ) -> None:
     """The municipality for /orgs, typed."""
     found = await _search(
-        message, message.text or "", session, questionnaires, municipalities, _lang(locale)
+        message, message.text or "", session, questionnaires, municipalities, lang_of(locale)
     )
     if found:
         await state.clear()
@@ -233,9 +228,9 @@ async def municipality_chosen(
     """The municipality for /orgs, chosen with a button."""
     municipality = municipalities.get(callback_data.id)
     if municipality is None:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await refuse_old_button(query)
         return
     await query.answer()
     if await state.get_state() == DirectorySearch.municipality.state:
         await state.clear()
-    await _show(message, session, municipality, questionnaires, municipalities, _lang(locale))
+    await _show(message, session, municipality, questionnaires, municipalities, lang_of(locale))

@@ -51,22 +51,34 @@ class CoordinatorContact(CallbackData, prefix="faq-contact"):
 
 
 def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
-    """Buttons under an unsure answer: the closest questions, then the coordinator's contact."""
+    """Buttons under an unsure answer: the closest questions, then the coordinator's contact.
+
+    Pack ids have no length limit: a suggestion whose id does not fit in a button is left out,
+    and the coordinator's button then asks about no topic in particular.
+    """
     if answer.confident:
         return None
     builder = InlineKeyboardBuilder()
     for suggestion in answer.suggestions:
-        builder.button(
-            text=_shorten(suggestion.question),
-            callback_data=QuestionChoice(kind=_LETTERS[suggestion.kind], id=suggestion.id),
-        )
+        choice = _packed(QuestionChoice(kind=_LETTERS[suggestion.kind], id=suggestion.id))
+        if choice is not None:
+            builder.button(text=_shorten(suggestion.question), callback_data=choice)
     kind, item_id = answer.guess if answer.guess else ("", "")
+    contact = _packed(CoordinatorContact(kind=_LETTERS.get(kind, ""), id=item_id))
     builder.button(
         text=_("Ask a coordinator"),
-        callback_data=CoordinatorContact(kind=_LETTERS.get(kind, ""), id=item_id),
+        callback_data=contact or CoordinatorContact(kind="", id="").pack(),
     )
     builder.adjust(1)
     return builder.as_markup()
+
+
+def _packed(data: CallbackData) -> str | None:
+    """DATA as a button's callback data, or None when it is over Telegram's 64 bytes."""
+    try:
+        return data.pack()
+    except ValueError:
+        return None
 
 
 def _shorten(text: str) -> str:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessageUnion,
+    Message,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -42,7 +47,7 @@ async def ask_language(message: Message) -> None:
 @router.callback_query(LanguageChoice.filter(F.code.in_(LOCALES)), F.message.as_("message"))
 async def choose_language(
     query: CallbackQuery,
-    message: Message,
+    message: MaybeInaccessibleMessageUnion,
     callback_data: LanguageChoice,
     session: AsyncSession,
     member: Member | None,
@@ -55,8 +60,10 @@ async def choose_language(
     await members.set_language(session, member=member, language=callback_data.code)
     with i18n.use_locale(callback_data.code):
         await query.answer()
-        await message.edit_text(
-            _("I will speak {language} with you.").format(
-                language=LANGUAGE_NAMES[callback_data.code]
-            )
+        confirmation = _("I will speak {language} with you.").format(
+            language=LANGUAGE_NAMES[callback_data.code]
         )
+        if isinstance(message, Message):
+            await message.edit_text(confirmation)
+        else:  # older than 48 hours: Telegram no longer lets the bot edit it
+            await message.answer(confirmation)

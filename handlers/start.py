@@ -17,6 +17,7 @@ from bot.filters import is_not_command
 from bot.sender import quote
 from handlers.help import help_text
 from handlers.language import LanguageChoice, language_keyboard
+from handlers.shared import drop_keyboard
 from knowledge.municipalities import MunicipalityDirectory
 from storage import members
 from storage.models import Member
@@ -93,7 +94,7 @@ async def language_chosen(
     await state.set_state(Onboarding.municipality)
     with i18n.use_locale(callback_data.code):
         await query.answer()
-        await message.edit_reply_markup(reply_markup=None)
+        await drop_keyboard(query)
         await message.answer(
             _(
                 "Which municipality is your community in? Type a part of its name, "
@@ -172,8 +173,8 @@ async def ask_consent(query: CallbackQuery, state: FSMContext) -> None:
     """Explain what is stored and ask whether the member agrees."""
     await state.set_state(Onboarding.consent)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    await drop_keyboard(query)
+    if query.message is not None:
         await query.message.answer(
             _(
                 "May I store your profile (your name in Telegram, language and municipality)? "
@@ -221,5 +222,5 @@ async def consent_given(
         done = _("Understood: I keep only your language.")
     await state.clear()
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    await drop_keyboard(query)
     await message.answer(f"{done}\n\n{help_text(is_coordinator=is_coordinator)}")

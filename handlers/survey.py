@@ -4,7 +4,8 @@ The member's progress is the engine's `Draft` (knowledge/questionnaire.py), stor
 `survey_draft` table after every step, so a restart or /cancel loses nothing: /survey, or just
 typing the next answer, carries on. The conversation state only marks that free text belongs
 to the survey. Every button names the question it belongs to (and the option, for choices), so
-a button from an earlier question is refused instead of changing the wrong answer.
+a button from an earlier question is refused instead of changing the wrong answer; the consent
+buttons count only while their consent question is the open step.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -35,8 +35,15 @@ from bot.commands import COMMANDS
 from bot.exports import municipality_namer
 from bot.filters import is_not_command
 from bot.i18n import format_date, format_datetime
-from bot.sender import quote, split_text
+from bot.sender import quote
 from bot.settings import Settings
+from handlers.shared import (
+    answer_in_pieces,
+    drop_keyboard,
+    lang_of,
+    questionnaire_or_list,
+    refuse_old_button,
+)
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.questionnaire import (
     Draft,
@@ -119,10 +126,6 @@ class OpenDraft:
     questionnaire: Questionnaire
     row: SurveyDraft
     draft: Draft
-
-
-def _lang(locale: str) -> Lang:
-    return cast(Lang, locale if locale in ("lt", "lv", "en") else "en")
 
 
 # --- showing questions and the review -----------------------------------------------------------
@@ -255,20 +258,16 @@ async def show_step(
     """Send the question on screen, or the review, with NOTICE (a warning, a welcome) first."""
     questionnaire, draft = loaded.questionnaire, loaded.draft
     question = current_question(questionnaire, draft)
-    prefix = f"{notice}\n\n" if notice else ""
     if question is None:
         text, numbered = review_text(questionnaire, draft, lang, municipalities)
-        pieces = split_text(prefix + text)
-        for piece in pieces[:-1]:
-            await message.answer(piece)
-        await message.answer(pieces[-1], reply_markup=review_keyboard(numbered))
-        return
-    await message.answer(
-        prefix + question_text(questionnaire, draft, question, lang, municipalities),
-        reply_markup=question_keyboard(
+        markup = review_keyboard(numbered)
+    else:
+        # Split like the review: an answer shown again ("so far") can be long once escaped.
+        text = question_text(questionnaire, draft, question, lang, municipalities)
+        markup = question_keyboard(
             questionnaire, draft, question, lang, municipalities, member.municipality
-        ),
-    )
+        )
+    await answer_in_pieces(message, f"{notice}\n\n{text}" if notice else text, markup)
 
 
 def consent_text(questionnaire: Questionnaire, lang: Lang, note: str | None = None) -> str:
@@ -295,13 +294,6 @@ def consent_keyboard(questionnaire: Questionnaire) -> InlineKeyboardMarkup:
     )
     builder.adjust(1)
     return builder.as_markup()
-
-
-async def _drop_keyboard(query: CallbackQuery) -> None:
-    """Take the buttons off the message whose button was pressed (best effort)."""
-    if isinstance(query.message, Message) and query.message.reply_markup is not None:
-        with suppress(TelegramBadRequest):
-            await query.message.edit_reply_markup(reply_markup=None)
 
 
 # --- loading and keeping drafts -----------------------------------------------------------------
@@ -342,6 +334,16 @@ def _migrated(
         if draft.current is not None and questionnaire.get(draft.current) is None:
             return return_to_review(questionnaire, draft)
         return None
+    return _carried_over(draft, questionnaire, municipalities, settings)
+
+
+def _carried_over(
+    draft: Draft,
+    questionnaire: Questionnaire,
+    municipalities: MunicipalityDirectory,
+    settings: Settings,
+) -> Draft:
+    """DRAFT of an earlier version moved to the questionnaire's current one, as of today."""
     today = datetime.now(settings.tz).date()
     return migrate_draft(draft, questionnaire, municipalities=municipalities, today=today)
 
@@ -367,8 +369,7 @@ async def _prefilled(
     earlier = Draft(questionnaire.id, previous.version, None, dict(previous.answers))
     if previous.version == questionnaire.version:
         return return_to_review(questionnaire, earlier)
-    today = datetime.now(settings.tz).date()
-    return migrate_draft(earlier, questionnaire, municipalities=municipalities, today=today)
+    return _carried_over(earlier, questionnaire, municipalities, settings)
 
 
 # --- /survey: choose, consent, resume -----------------------------------------------------------
@@ -386,23 +387,18 @@ async def survey_command(
     locale: str,
 ) -> None:
     """List the questionnaires; with only one, open it at once."""
-    lang = _lang(locale)
-    if not questionnaires:
-        await message.answer(_("There are no questionnaires at the moment."))
-        return
-    if len(questionnaires) == 1:
-        [questionnaire] = questionnaires.values()
+    lang = lang_of(locale)
+    questionnaire = await questionnaire_or_list(
+        message,
+        questionnaires,
+        lang,
+        question=_("Which questionnaire would you like to fill in?"),
+        button=lambda questionnaire_id: SurveyOpen(q=questionnaire_id),
+    )
+    if questionnaire is not None:
         await open_questionnaire(
             message, state, session, member, questionnaire, municipalities, settings, lang
         )
-        return
-    builder = InlineKeyboardBuilder()
-    for questionnaire in questionnaires.values():
-        builder.button(text=questionnaire.title[lang], callback_data=SurveyOpen(q=questionnaire.id))
-    builder.adjust(1)
-    await message.answer(
-        _("Which questionnaire would you like to fill in?"), reply_markup=builder.as_markup()
-    )
 
 
 @router.callback_query(SurveyOpen.filter(), F.message.as_("message"))
@@ -421,12 +417,12 @@ async def survey_chosen(
     """Open the questionnaire chosen from the list."""
     questionnaire = questionnaires.get(callback_data.q)
     if member is None or questionnaire is None:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await refuse_old_button(query)
         return
     await query.answer()
-    await _drop_keyboard(query)
+    await drop_keyboard(query)
     await open_questionnaire(
-        message, state, session, member, questionnaire, municipalities, settings, _lang(locale)
+        message, state, session, member, questionnaire, municipalities, settings, lang_of(locale)
     )
 
 
@@ -492,12 +488,17 @@ async def consent_answered(
 ) -> None:
     """Record the consent and show the first question, or leave without storing anything."""
     questionnaire = questionnaires.get(callback_data.q)
-    if member is None or questionnaire is None:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+    # Only the consent question on screen counts: "No, thanks" under an earlier one would
+    # delete a draft in progress, "I agree" would break into another conversation.
+    at_consent = await state.get_state() == Survey.consent.state and (
+        (await state.get_data()).get("survey") == callback_data.q
+    )
+    if member is None or questionnaire is None or not at_consent:
+        await refuse_old_button(query)
         return
-    lang = _lang(locale)
+    lang = lang_of(locale)
     await query.answer()
-    await _drop_keyboard(query)
+    await drop_keyboard(query)
     if not callback_data.agree:
         await surveys.delete_draft(session, member_id=member.id, questionnaire_id=questionnaire.id)
         await state.clear()
@@ -559,7 +560,7 @@ async def answer_typed(
     locale: str,
 ) -> None:
     """A typed answer to the question on screen: stored and on to the next, or asked again."""
-    lang = _lang(locale)
+    lang = lang_of(locale)
     loaded = await _in_progress(session, member, state, questionnaires)
     if loaded is None or loaded.row.consent_at is None:
         await _lost(message, state)
@@ -628,7 +629,7 @@ async def step_pressed(
     locale: str,
 ) -> None:
     """A button of a question or of the review; refused politely when it is an old one."""
-    lang = _lang(locale)
+    lang = lang_of(locale)
     action = callback_data.a
     if member is None or await state.get_state() != Survey.answering.state:
         await query.answer(
@@ -644,7 +645,7 @@ async def step_pressed(
     if action == "x":
         await state.clear()
         await query.answer()
-        await _drop_keyboard(query)
+        await drop_keyboard(query)
         await message.answer(
             _("Paused. Your answers are kept: send /survey to continue where you left off.")
         )
@@ -657,7 +658,7 @@ async def step_pressed(
     if _migrated(loaded, municipalities, settings) is not None:
         # The file changed under a running conversation: reopen it, with the consent question.
         await query.answer()
-        await _drop_keyboard(query)
+        await drop_keyboard(query)
         await open_questionnaire(
             message, state, session, member, questionnaire, municipalities, settings, lang
         )
@@ -677,15 +678,16 @@ async def step_pressed(
         return
     await _save(session, loaded, moved)
     await query.answer()
-    if action == "t" and question is not None:
+    if action == "t" and question is not None and isinstance(query.message, Message):
         # Ticking stays on the same question: only the ticks change.
         markup = question_keyboard(
             questionnaire, moved, question, lang, municipalities, member.municipality
         )
         with suppress(TelegramBadRequest):
-            await message.edit_reply_markup(reply_markup=markup)
+            await query.message.edit_reply_markup(reply_markup=markup)
         return
-    await _drop_keyboard(query)
+    # A tick on a message too old to edit (over 48 hours) shows the question again instead.
+    await drop_keyboard(query)
     await show_step(message, loaded, lang, municipalities, member)
 
 
@@ -754,7 +756,7 @@ async def _submit(
         return
     await state.clear()
     await query.answer()
-    await _drop_keyboard(query)
+    await drop_keyboard(query)
     lines = [quote(questionnaire.closing[lang])]
     if earlier is not None:
         lines.append(_("Your new answers replace the ones you gave before."))
@@ -800,4 +802,4 @@ async def not_text(
         await _lost(message, state)
         return
     notice = _("I can only read text. Your answers are kept; here is the question again.")
-    await show_step(message, loaded, _lang(locale), municipalities, member, notice=notice)
+    await show_step(message, loaded, lang_of(locale), municipalities, member, notice=notice)

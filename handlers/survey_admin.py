@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import cast
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -18,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.exports import FORMATS, export_questionnaire, file_name, municipality_namer
 from bot.i18n import format_number
 from bot.roles import IsCoordinator
-from bot.sender import quote, split_text
+from bot.sender import quote
 from bot.settings import Settings
+from handlers.shared import answer_in_pieces, lang_of, questionnaire_or_list, refuse_old_button
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.questionnaire import Lang, Questionnaire
 from storage import surveys
@@ -36,10 +36,6 @@ class ExportChoice(CallbackData, prefix="co-exp"):
     personal: bool = False
 
 
-def _lang(locale: str) -> Lang:
-    return cast(Lang, locale if locale in ("lt", "lv", "en") else "en")
-
-
 @router.message(Command("export"), IsCoordinator())
 async def export_command(
     message: Message,
@@ -50,25 +46,18 @@ async def export_command(
     locale: str,
 ) -> None:
     """Send the answers as CSV and XLSX; with several questionnaires, ask which one first."""
-    lang = _lang(locale)
-    if not questionnaires:
-        await message.answer(_("There are no questionnaires at the moment."))
-        return
-    if len(questionnaires) == 1:
-        [questionnaire] = questionnaires.values()
+    lang = lang_of(locale)
+    questionnaire = await questionnaire_or_list(
+        message,
+        questionnaires,
+        lang,
+        question=_("Which questionnaire should I export?"),
+        button=lambda questionnaire_id: ExportChoice(q=questionnaire_id),
+    )
+    if questionnaire is not None:
         await send_export(
             message, session, questionnaire, municipalities, settings, lang, personal=False
         )
-        return
-    builder = InlineKeyboardBuilder()
-    for questionnaire in questionnaires.values():
-        builder.button(
-            text=questionnaire.title[lang], callback_data=ExportChoice(q=questionnaire.id)
-        )
-    builder.adjust(1)
-    await message.answer(
-        _("Which questionnaire should I export?"), reply_markup=builder.as_markup()
-    )
 
 
 @router.callback_query(ExportChoice.filter(), IsCoordinator(), F.message.as_("message"))
@@ -85,7 +74,7 @@ async def export_chosen(
     """Export the questionnaire a coordinator chose (with contact details if asked)."""
     questionnaire = questionnaires.get(callback_data.q)
     if questionnaire is None:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await refuse_old_button(query)
         return
     await query.answer()
     await send_export(
@@ -94,7 +83,7 @@ async def export_chosen(
         questionnaire,
         municipalities,
         settings,
-        _lang(locale),
+        lang_of(locale),
         personal=callback_data.personal,
     )
 
@@ -156,7 +145,7 @@ async def stats_command(
     locale: str,
 ) -> None:
     """Counts per questionnaire: submitted, updated, in progress, and per municipality."""
-    lang = _lang(locale)
+    lang = lang_of(locale)
     if not questionnaires:
         await message.answer(_("There are no questionnaires at the moment."))
         return
@@ -182,5 +171,4 @@ async def stats_command(
                 label = name(municipality, lang) if municipality else _("no municipality")
                 lines.append(f"• {quote(label)}: {format_number(count, lang)}")
         blocks.append("\n".join(lines))
-    for piece in split_text("\n\n".join(blocks)):
-        await message.answer(piece)
+    await answer_in_pieces(message, "\n\n".join(blocks))

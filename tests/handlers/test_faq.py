@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,11 +13,15 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import Chat, Message, MessageEntity, User
 
 from bot.app import App, open_app
+from bot.i18n import Translations
 from bot.local_session import BOT_USER
 from bot.sender import quote
 from bot.settings import Settings
-from knowledge.service import PACK_DIR
+from handlers.faq import answer_keyboard
+from knowledge.municipalities import MunicipalityDirectory
+from knowledge.service import PACK_DIR, Answer, Suggestion
 from storage import calls
+from tests.handlers.old_messages import press_on_old_message
 from tests.support import Chatter, buttons, make_user
 
 GROUP = Chat(id=-100777, type="supergroup", title="Bendruomenė")
@@ -107,6 +112,26 @@ async def test_suggestion_of_a_removed_entry_is_answered_politely(chatter: Chatt
     assert alert.show_alert and alert.text == (
         "I no longer have this question. Please ask again in your own words."
     )
+
+
+def test_buttons_of_an_unsure_answer_fit_in_callback_data_even_for_long_ids() -> None:
+    long_id = "an-entry-whose-id-is-much-longer-than-a-button-can-carry-at-all"
+    answer = Answer(
+        lang="en",
+        text="I am not sure.",
+        score=0.2,
+        suggestions=(
+            Suggestion("entry", long_id, "A question about a long id?"),
+            Suggestion("entry", "pilot-about", PILOT_QUESTION),
+        ),
+        guess=("entry", long_id),
+    )
+    with Translations(default_locale="en").context():
+        markup = answer_keyboard(answer)
+    assert markup is not None
+    pressed = [button for row in markup.inline_keyboard for button in row]
+    assert [button.text for button in pressed] == [PILOT_QUESTION, "Ask a coordinator"]
+    assert [button.callback_data for button in pressed] == ["faq:e:pilot-about", "faq-contact::"]
 
 
 async def test_help_says_questions_can_be_typed(chatter: Chatter) -> None:
@@ -218,13 +243,19 @@ async def test_new_call_wizard_end_to_end(chatter: Chatter, app: App) -> None:
     assert "Grants for beekeeping clubs" in listed.text
 
 
-async def test_new_call_for_all_municipalities_without_link(chatter: Chatter, app: App) -> None:
+async def to_places_step(chatter: Chatter, app: App) -> SendMessage:
+    """A coordinator's /newcall up to the question where applicants may come from."""
     as_coordinator(chatter)
     today = datetime.now(app.settings.tz).date()
     for text in ("/newcall", "Small grants", "Fund", "Funder", f"{today:%Y-%m-%d}"):
         await chatter.send(text)
     await chatter.send((today + timedelta(days=3)).isoformat())
     [ask_places] = await chatter.send("Everyone")
+    return ask_places
+
+
+async def test_new_call_for_all_municipalities_without_link(chatter: Chatter, app: App) -> None:
+    ask_places = await to_places_step(chatter, app)
     [ask_contact] = await chatter.press(ask_places, "All municipalities")
     [ask_link] = await chatter.send("+370 600 00000")
     [preview] = await chatter.press(ask_link, "No link")
@@ -249,6 +280,46 @@ async def test_new_call_wizard_survives_a_restart(
         )
         [reply] = await again.send("Community Fund")
         assert reply.text == "Step 3 of 9: who funds it?"
+
+
+@pytest.mark.parametrize(
+    ("action", "reply", "stored"),
+    [
+        (
+            "save",
+            "Saved. /calls lists the call and members' questions find it now.",
+            ["Small grants"],
+        ),
+        ("cancel", "Cancelled: the call was not saved.", []),
+    ],
+)
+async def test_the_preview_buttons_end_the_wizard_also_on_a_message_too_old_to_edit(
+    chatter: Chatter, app: App, action: str, reply: str, stored: list[str]
+) -> None:
+    await chatter.press(await to_places_step(chatter, app), "All municipalities")
+    [ask_link] = await chatter.send("+370 600 00000")
+    await chatter.press(ask_link, "No link")
+    [done] = await press_on_old_message(chatter, f"co-nca:{action}")
+    assert done.text == reply
+    # The wizard is over: Save cannot store the call (again).
+    before = len(chatter.session.requests)
+    assert await chatter.press_data("co-nca:save") == []
+    [alert] = alerts(chatter, before)
+    assert alert.text == "This button is no longer active."
+    async with app.sessionmaker() as session:
+        assert [row.title for row in await calls.list_calls(session)] == stored
+
+
+async def test_chosen_municipalities_are_escaped(chatter: Chatter, app: App) -> None:
+    renamed = MunicipalityDirectory(
+        replace(m, short={**m.short, "en": "Ogre & <Co>"}) if m.id == "ogre-municipality" else m
+        for m in app.municipalities
+    )
+    app.dispatcher["municipalities"] = renamed
+    await to_places_step(chatter, app)
+    [choices] = await chatter.send("Ogre")
+    [chosen] = await chatter.press(choices, "Ogre & <Co>")
+    assert chosen.text.startswith("Chosen: Ogre &amp; &lt;Co&gt;.")
 
 
 async def test_cancelled_new_call_is_not_saved(chatter: Chatter, app: App) -> None:

@@ -8,6 +8,7 @@ from aiogram.types import Chat, Sticker
 from bot.app import App
 from storage import members
 from storage.models import Member
+from tests.handlers.old_messages import press_on_old_message
 from tests.support import Chatter, buttons, make_user
 
 
@@ -147,3 +148,23 @@ async def test_text_before_start_is_not_refused(chatter: Chatter) -> None:
     replies = await chatter.send("labas")
     assert replies, "the bot must answer"
     assert "/start" not in replies[0].text
+
+
+async def test_onboarding_buttons_work_under_a_message_too_old_to_edit(
+    chatter: Chatter, app: App
+) -> None:
+    [welcome] = await chatter.send("/start")
+    data = welcome.reply_markup.inline_keyboard[0][2].callback_data  # type: ignore[union-attr]
+    [ask] = await press_on_old_message(chatter, str(data))  # English
+    assert "Which municipality" in ask.text
+    [consent] = await press_on_old_message(chatter, "onb:skip")
+    assert "May I store your profile" in consent.text
+    [done] = await press_on_old_message(chatter, "onb:agree")
+    assert "your profile is saved" in done.text
+    member = await member_row(app)
+    assert member is not None and member.consent_version == "profile-1"
+
+
+async def test_language_button_under_a_message_too_old_to_edit(chatter: Chatter) -> None:
+    [confirmation] = await press_on_old_message(chatter, "lang:lv")
+    assert confirmation.text == "Runāšu ar jums: Latviešu."

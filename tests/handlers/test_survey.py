@@ -18,14 +18,16 @@ from openpyxl import load_workbook
 from bot.app import App, open_app
 from bot.i18n import Translations
 from bot.local_session import LocalSession
+from bot.sender import TEXT_LIMIT
 from bot.settings import Settings
-from handlers.survey import Step, question_keyboard
+from handlers.survey import Step, SurveyConsent, question_keyboard
 from handlers.survey_admin import ExportChoice
 from knowledge.municipalities import load_municipalities
 from knowledge.questionnaire import Questionnaire, load_questionnaires, start_draft
 from storage import surveys
 from storage.fsm import DatabaseStorage
 from storage.models import SurveyDraft, SurveySubmission
+from tests.handlers.old_messages import press_on_old_message
 from tests.support import Chatter, buttons, make_user
 
 QUESTIONNAIRE = "civic-organisations"
@@ -127,6 +129,20 @@ async def to_review(
     return review
 
 
+async def to_areas(chatter: Chatter) -> SendMessage:
+    """An informal group in Riga, with no phone, e-mail or website: the areas question."""
+    await begin(chatter)
+    q = one(await chatter.send("Klubas"))
+    q = one(await chatter.press(q, "Informal group"))
+    q = one(await chatter.send("Riga"))
+    q = one(await chatter.send("Jānis"))
+    q = one(await chatter.send("janis@example.lv"))
+    for _ in range(3):
+        q = one(await chatter.press(q, "Skip"))
+    assert "In which areas" in q.text
+    return q
+
+
 # --- starting, consent, conditions --------------------------------------------------------------
 
 
@@ -158,6 +174,30 @@ async def test_declining_consent_stores_nothing(chatter: Chatter, app: App) -> N
     # Text afterwards is not taken as an answer.
     other = one(await chatter.send("Trakų bendruomenė"))
     assert not other.text.startswith("Question")
+
+
+async def test_an_old_consent_button_changes_nothing_once_the_survey_is_under_way(
+    chatter: Chatter, app: App
+) -> None:
+    as_member(chatter)
+    consent = one(await chatter.send("/survey"))
+    one(await chatter.press(consent, AGREE))
+    one(await chatter.send("Klubas"))
+
+    # "No, thanks" under the consent message, pressed again: the draft stays.
+    assert await chatter.press(consent, "No, thanks") == []
+    alert = last_alert(chatter)
+    assert alert.show_alert and alert.text == "This button is no longer active."
+    assert await answers_so_far(app) == {"org_name": "Klubas"}
+    q = one(await chatter.send("Local community"))  # still answering
+    assert "In which municipality" in q.text
+
+    # "I agree" pressed during /start does not break into the onboarding.
+    one(await chatter.send("/start"))
+    assert await chatter.press_data(SurveyConsent(q=QUESTIONNAIRE, agree=True).pack()) == []
+    assert last_alert(chatter).text == "This button is no longer active."
+    asked = one(await chatter.send("hello"))
+    assert "choose a language" in asked.text
 
 
 async def test_typing_at_the_consent_question_asks_for_the_buttons(chatter: Chatter) -> None:
@@ -251,15 +291,7 @@ async def test_a_bad_number_gets_the_message_and_the_same_question(
     chatter: Chatter, app: App, answer: str, message: str
 ) -> None:
     as_member(chatter)
-    await begin(chatter)
-    q = one(await chatter.send("Klubas"))
-    q = one(await chatter.press(q, "Informal group"))
-    q = one(await chatter.send("Riga"))
-    q = one(await chatter.send("Jānis"))
-    q = one(await chatter.send("janis@example.lv"))
-    q = one(await chatter.press(q, "Skip"))
-    q = one(await chatter.press(q, "Skip"))
-    q = one(await chatter.press(q, "Skip"))
+    q = await to_areas(chatter)
     await chatter.press(q, "☐ Environment")
     q = one(await chatter.press(q, "Done"))
     assert "How many members" in q.text
@@ -328,6 +360,45 @@ async def test_done_without_ticks_is_refused_and_ticks_show(chatter: Chatter, ap
     assert ticked == ["☑ Older people"]
     row = await draft_row(app)
     assert row is not None and surveys.draft_of(row).selection == ("seniors",)
+
+
+async def test_a_tick_on_a_message_too_old_to_edit_is_kept_and_the_question_comes_again(
+    chatter: Chatter, app: App
+) -> None:
+    as_member(chatter)
+    await to_areas(chatter)
+    again = one(await press_on_old_message(chatter, Step(a="t", q="areas", o="culture").pack()))
+    assert "In which areas" in again.text
+    assert "☑ Culture, arts and heritage" in buttons(again)
+    row = await draft_row(app)
+    assert row is not None and surveys.draft_of(row).selection == ("culture",)
+
+
+async def test_a_long_answer_shown_again_is_split_within_telegram_limits(
+    chatter: Chatter, app: App
+) -> None:
+    as_member(chatter)
+    q = await to_areas(chatter)
+    await chatter.press(q, "☐ Environment")
+    q = one(await chatter.press(q, "Done"))
+    q = one(await chatter.send("12"))
+    q = one(await chatter.send("3"))
+    q = one(await chatter.press(q, "No"))
+    await chatter.press(q, "☐ Not enough funding")
+    q = one(await chatter.press(q, "Done"))
+    assert "Tell us more" in q.text
+    long_answer = "<&" * 1000  # 2000 characters, the most a long answer may have
+    q = one(await chatter.send(long_answer))
+    assert (await answers_so_far(app))["challenges_details"] == long_answer
+
+    # Back to it: the answer so far is shown again, escaped, which is far over 4096 characters.
+    pieces = await chatter.press(q, "Back")
+    assert len(pieces) > 1
+    assert all(len(piece.text) <= TEXT_LIMIT for piece in pieces)
+    assert "Tell us more" in pieces[0].text
+    assert "".join(piece.text for piece in pieces).count("&lt;&amp;") == 1000
+    assert buttons(pieces[-1])[-3:] == ["Back", "Skip", "Cancel"]
+    assert all(buttons(piece) == [] for piece in pieces[:-1])
 
 
 # --- review, edit, submit, update ---------------------------------------------------------------
@@ -691,6 +762,24 @@ async def test_export_has_only_the_latest_submission_of_each_member(chatter: Cha
     assert summary.text.startswith("Survey of civic organisations: 1 submission.")
     csv_file, _xlsx = documents(chatter, before)
     assert len(list(csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig"))))) == 2
+
+
+async def test_export_asks_which_questionnaire_when_there_are_several(
+    chatter: Chatter, app: App
+) -> None:
+    default = app.dispatcher["questionnaires"][QUESTIONNAIRE]
+    other = replace(default, id="youth-survey", title={"lt": "J", "lv": "J", "en": "Youth survey"})
+    app.dispatcher["questionnaires"] = {QUESTIONNAIRE: default, "youth-survey": other}
+    as_member(chatter, 42)
+    before = len(chatter.session.requests)
+    listing = one(await chatter.send("/export"))
+    assert listing.text == "Which questionnaire should I export?"
+    assert buttons(listing) == ["Survey of civic organisations", "Youth survey"]
+    assert documents(chatter, before) == []
+    summary = one(await chatter.press(listing, "Youth survey"))
+    assert summary.text.startswith("Youth survey: 0 submissions.")
+    names = [document.filename or "" for document in documents(chatter, before)]
+    assert len(names) == 2 and all(name.startswith("youth-survey-") for name in names)
 
 
 async def test_stats_count_per_municipality(chatter: Chatter) -> None:
