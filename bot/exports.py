@@ -26,10 +26,6 @@ from storage.db import create_engine, create_sessionmaker, upgrade
 
 Format = Literal["csv", "xlsx"]
 FORMATS: Final[tuple[Format, ...]] = ("csv", "xlsx")
-MIME_TYPES: Final[dict[Format, str]] = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 EXIT_FAILURE = 1
 
 

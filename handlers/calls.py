@@ -15,7 +15,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.handler import CallbackType
@@ -35,10 +35,9 @@ from bot.roles import IsCoordinator
 from bot.sender import quote
 from bot.settings import Settings
 from handlers.shared import answer_in_pieces, drop_keyboard, refuse_old_button
+from knowledge.calls import draft_call, means_everywhere, pack_ids, parse_local_time
 from knowledge.municipalities import MunicipalityDirectory
-from knowledge.pack import LANGUAGES, Call
 from knowledge.service import KnowledgeBase
-from knowledge.text import fold
 from storage import calls
 from storage.types import utcnow
 
@@ -57,13 +56,6 @@ TEXT_LIMITS: Final = {
 PROBLEMS_SHOWN: Final = 20
 # Municipality buttons offered for what the coordinator typed.
 MUNICIPALITY_CHOICES: Final = 6
-# Typed instead of a municipality, these mean "everywhere".
-EVERYWHERE: Final = frozenset({"all", "everywhere", "visos", "visur", "visas", "visi", "*"})
-# Longest id of a new call (callback data must stay within 64 bytes).
-ID_LENGTH: Final = 40
-
-_ISO_DATE = re.compile(r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})\.?(?:[ T]+(\d{1,2})[:.](\d{2}))?")
-_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})\.?(?:\s+(\d{1,2})[:.](\d{2}))?")
 
 
 class NewCall(StatesGroup):
@@ -176,57 +168,6 @@ async def next_step(
     builder.button(text=_("Cancel"), callback_data=NewCallAction(action="cancel"))
     text = _("This is how members will see the call:") + "\n\n" + quote(preview)
     await answer_in_pieces(message, text, builder.as_markup())
-
-
-def draft_call(call_id: str, data: dict[str, Any]) -> Call:
-    """The call the wizard's answers describe."""
-
-    def same(text: str) -> dict[str, str]:
-        return dict.fromkeys(LANGUAGES, text)
-
-    return Call(
-        id=call_id,
-        title=same(data["title"]),
-        programme=same(data["programme"]),
-        funder=same(data["funder"]),
-        opens=datetime.fromisoformat(data["opens"]),
-        closes=datetime.fromisoformat(data["closes"]),
-        timezone=data["timezone"],
-        who_may_apply=same(data["who_may_apply"]),
-        municipalities=tuple(data["municipalities"]),
-        contact=data["contact"],
-        link=data.get("link", ""),
-    )
-
-
-def parse_local_time(text: str, *, end_of_day: bool) -> datetime | None:
-    """A typed date with an optional time (2027-03-31 23:59, 31.03.2027 23:59); None if bad."""
-    text = text.strip()
-    match = _ISO_DATE.fullmatch(text)
-    if match:
-        year, month, day, hour, minute = match.groups()
-    else:
-        match = _DAY_FIRST.fullmatch(text)
-        if not match:
-            return None
-        day, month, year, hour, minute = match.groups()
-    if hour is None:
-        hour, minute = ("23", "59") if end_of_day else ("0", "0")
-    try:
-        return datetime(int(year), int(month), int(day), int(hour), int(minute))
-    except ValueError:
-        return None
-
-
-def new_call_id(title: str, taken: set[str]) -> str:
-    """A readable id for a new call from its title, not in TAKEN."""
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-")[:ID_LENGTH].strip("-") or "call"
-    candidate, number = slug, 2
-    while candidate in taken:
-        suffix = f"-{number}"
-        candidate = slug[: ID_LENGTH - len(suffix)].strip("-") + suffix
-        number += 1
-    return candidate
 
 
 # --- /calls -------------------------------------------------------------------------------------
@@ -365,7 +306,7 @@ async def municipality_typed(
 ) -> None:
     """A municipality's name (offer the matches), or "all"."""
     typed = (message.text or "").strip()
-    if fold(typed) in EVERYWHERE:
+    if means_everywhere(typed):
         await state.update_data(municipalities=[])
         await next_step(message, state, "municipalities", settings, knowledge, locale)
         return
@@ -497,10 +438,10 @@ async def save_call(
 ) -> None:
     """Store the call and make it known at once."""
     data = await state.get_data()
-    taken = {call.id for call in knowledge.pack.calls}
-    taken |= {entry.id for entry in knowledge.pack.entries}
-    taken |= {call.id for call in await calls.list_calls(session)}
-    call = draft_call(new_call_id(data["title"], taken), data)
+    call_id = await calls.free_call_id(
+        session, title=data["title"], reserved=pack_ids(knowledge.pack)
+    )
+    call = draft_call(call_id, data)
     row = await calls.add_call(
         session,
         call_id=call.id,

@@ -1,7 +1,7 @@
 """/orgs: the public directory of civic organisations, by municipality.
 
 Only organisations whose questionnaire said "yes" to being listed appear, and only with the
-answers marked public (knowledge.export.directory_entry): name, kind, areas, public contacts.
+answers marked public (knowledge.export.directory_listing): name, kind, areas, public contacts.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from bot.filters import is_not_command
 from bot.i18n import format_date
 from bot.sender import quote
 from handlers.shared import answer_in_pieces, lang_of, refuse_old_button
-from knowledge.export import directory_entry
+from knowledge.export import directory_listing, directory_questionnaires
 from knowledge.municipalities import Municipality, MunicipalityDirectory
 from knowledge.questionnaire import AnswerValue, Kind, Lang, Questionnaire, format_answer
-from knowledge.text import fold
 from storage import surveys
 from storage.models import Member
 
@@ -98,22 +97,21 @@ async def directory_text(
     lang: Lang,
 ) -> str:
     """The organisations listed in MUNICIPALITY, by name, or a line saying there are none."""
-    listed = [q.id for q in questionnaires.values() if q.directory_consent is not None]
     rows = await surveys.current_submissions(
-        session, questionnaire_ids=listed, municipality=municipality.id
+        session,
+        questionnaire_ids=directory_questionnaires(questionnaires.values()),
+        municipality=municipality.id,
     )
-    entries: list[tuple[str, str]] = []
-    for row in rows:
-        questionnaire = questionnaires[row.questionnaire_id]
-        entry = directory_entry(questionnaire, row.answers)
-        if entry:
-            text = entry_text(questionnaire, entry, lang, municipalities)
-            entries.append((fold(text), text))
+    entries = directory_listing(
+        questionnaires,
+        ((row.questionnaire_id, row.answers) for row in rows),
+        lambda questionnaire, entry: entry_text(questionnaire, entry, lang, municipalities),
+    )
     place = quote(municipality.names[lang])
     if not entries:
         return _("No organisations in {municipality} are listed yet.").format(municipality=place)
     heading = _("Civic organisations in {municipality}:").format(municipality=place)
-    return "\n\n".join([f"<b>{heading}</b>", *(text for _key, text in sorted(entries))])
+    return "\n\n".join([f"<b>{heading}</b>", *entries])
 
 
 async def _show(

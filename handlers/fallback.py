@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.commands import coordinator_command_names
 from bot.roles import COORDINATOR_CALLBACK_PREFIX
+from handlers.shared import command_name, refuse_old_button
 
 router = Router(name=__name__)
 
@@ -24,7 +25,7 @@ async def coordinator_button(query: CallbackQuery) -> None:
 @router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
     """A button from an old message, or one whose step is over."""
-    await query.answer(_("This button is no longer active."), show_alert=True)
+    await refuse_old_button(query)
 
 
 @router.message(F.chat.type.in_(GROUPS))
@@ -42,11 +43,8 @@ async def edited(message: Message) -> None:
 
 def is_coordinator_command(message: Message) -> bool:
     """Whether the message is one of the coordinators' commands."""
-    text = message.text or ""
-    if not text.startswith("/"):
-        return False
-    name = text.split(maxsplit=1)[0][1:].split("@")[0].lower()
-    return name in coordinator_command_names()
+    name = command_name(message)
+    return name is not None and name in coordinator_command_names()
 
 
 @router.message(is_coordinator_command)

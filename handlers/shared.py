@@ -1,7 +1,8 @@
 """Small pieces several feature routers share (this module has no router of its own).
 
-The member's locale as a questionnaire language, long replies in pieces with the buttons under
-the last one, answers to buttons from old messages, and the choice of a questionnaire.
+The member's locale as a questionnaire language, the name of a command sent, long replies in
+pieces with the buttons under the last one, answers to buttons from old messages, and the choice
+of a questionnaire.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ from knowledge.questionnaire import Lang, Questionnaire
 def lang_of(locale: str) -> Lang:
     """The member's locale as a questionnaire language (English for anything unexpected)."""
     return cast(Lang, locale if locale in ("lt", "lv", "en") else "en")
+
+
+def command_name(message: Message) -> str | None:
+    """The name of the /command MESSAGE sends, lower-case and without @bot; None for other text."""
+    text = message.text or ""
+    if not text.startswith("/"):
+        return None
+    return text.split(maxsplit=1)[0][1:].split("@")[0].lower()
 
 
 async def answer_in_pieces(

@@ -17,7 +17,7 @@ from bot.filters import is_not_command
 from bot.sender import quote
 from handlers.help import help_text
 from handlers.language import LanguageChoice, language_keyboard
-from handlers.shared import drop_keyboard
+from handlers.shared import drop_keyboard, refuse_old_button
 from knowledge.municipalities import MunicipalityDirectory
 from storage import members
 from storage.models import Member
@@ -156,7 +156,7 @@ async def municipality_chosen(
 ) -> None:
     """Keep the choice (stored only with consent) and ask for consent."""
     if callback_data.id not in municipalities:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await refuse_old_button(query)
         return
     await state.update_data(municipality=callback_data.id)
     await ask_consent(query, state)

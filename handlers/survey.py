@@ -5,11 +5,14 @@ The member's progress is the engine's `Draft` (knowledge/questionnaire.py), stor
 typing the next answer, carries on. The conversation state only marks that free text belongs
 to the survey. Every button names the question it belongs to (and the option, for choices), so
 a button from an earlier question is refused instead of changing the wrong answer; the consent
-buttons count only while their consent question is the open step.
+buttons count only while their consent question is the open step, and "I agree" only for the
+version of the questionnaire whose consent text it was shown under. A stored draft that no
+longer loads does not block /survey: the member is told and begins again, the draft replaced.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ from bot.sender import quote
 from bot.settings import Settings
 from handlers.shared import (
     answer_in_pieces,
+    command_name,
     drop_keyboard,
     lang_of,
     questionnaire_or_list,
@@ -64,7 +68,6 @@ from knowledge.questionnaire import (
     progress,
     return_to_review,
     skip_current,
-    start_draft,
     toggle_current,
     validate_answer,
     validate_value,
@@ -73,6 +76,7 @@ from knowledge.questionnaire import (
 from storage import surveys
 from storage.models import Member, SurveyDraft
 
+log = logging.getLogger(__name__)
 router = Router(name=__name__)
 router.message.filter(F.chat.type == "private")
 
@@ -96,9 +100,10 @@ class SurveyOpen(CallbackData, prefix="so"):
 
 
 class SurveyConsent(CallbackData, prefix="sc"):
-    """Agree (or not) to the consent text of questionnaire Q."""
+    """Agree (or not) to the consent text of version V of questionnaire Q."""
 
     q: str
+    v: int
     agree: bool
 
 
@@ -284,14 +289,13 @@ def consent_text(questionnaire: Questionnaire, lang: Lang, note: str | None = No
 
 
 def consent_keyboard(questionnaire: Questionnaire) -> InlineKeyboardMarkup:
-    """Agree and start, or not."""
+    """Agree and start, or not (for the consent text of the questionnaire's current version)."""
+    q, v = questionnaire.id, questionnaire.version
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("I agree, let's begin"), callback_data=SurveyConsent(q=questionnaire.id, agree=True)
+        text=_("I agree, let's begin"), callback_data=SurveyConsent(q=q, v=v, agree=True)
     )
-    builder.button(
-        text=_("No, thanks"), callback_data=SurveyConsent(q=questionnaire.id, agree=False)
-    )
+    builder.button(text=_("No, thanks"), callback_data=SurveyConsent(q=q, v=v, agree=False))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -317,12 +321,10 @@ async def _in_progress(
         row = await surveys.latest_draft(session, member_id=member.id)
     if row is None or row.questionnaire_id not in questionnaires:
         return None
-    questionnaire = questionnaires[row.questionnaire_id]
-    try:
-        draft = surveys.draft_of(row)
-    except ValueError:
+    draft = surveys.readable_draft(row)
+    if draft is None:
         return None
-    return OpenDraft(questionnaire, row, draft)
+    return OpenDraft(questionnaires[row.questionnaire_id], row, draft)
 
 
 def _migrated(
@@ -351,25 +353,6 @@ def _carried_over(
 async def _save(session: AsyncSession, loaded: OpenDraft, draft: Draft) -> None:
     loaded.draft = draft
     loaded.row = await surveys.save_draft(session, member_id=loaded.row.member_id, draft=draft)
-
-
-async def _prefilled(
-    session: AsyncSession,
-    member: Member,
-    questionnaire: Questionnaire,
-    municipalities: MunicipalityDirectory,
-    settings: Settings,
-) -> Draft:
-    """A new draft: the answers of the member's last submission (at the review), or empty."""
-    previous = await surveys.current_submission(
-        session, member_id=member.id, questionnaire_id=questionnaire.id
-    )
-    if previous is None:
-        return start_draft(questionnaire)
-    earlier = Draft(questionnaire.id, previous.version, None, dict(previous.answers))
-    if previous.version == questionnaire.version:
-        return return_to_review(questionnaire, earlier)
-    return _carried_over(earlier, questionnaire, municipalities, settings)
 
 
 # --- /survey: choose, consent, resume -----------------------------------------------------------
@@ -439,9 +422,18 @@ async def open_questionnaire(
     """Resume the member's draft where they left off, or ask for consent to begin."""
     await state.set_data({"survey": questionnaire.id})
     row = await surveys.get_draft(session, member_id=member.id, questionnaire_id=questionnaire.id)
+    draft = surveys.readable_draft(row) if row is not None else None
     note: str | None = None
-    if row is not None:
-        loaded = OpenDraft(questionnaire, row, surveys.draft_of(row))
+    if row is not None and draft is None:
+        # A damaged draft must not block /survey: the member begins again, and agreeing to the
+        # consent replaces it (declining deletes it).
+        log.warning("draft of %s by member %s no longer loads", questionnaire.id, member.id)
+        note = _(
+            "Sorry, I could not read the answers you had saved for this questionnaire: "
+            "please begin again."
+        )
+    elif row is not None and draft is not None:
+        loaded = OpenDraft(questionnaire, row, draft)
         migrated = _migrated(loaded, municipalities, settings)
         if migrated is not None and migrated.version != loaded.draft.version:
             # The consent was given to the old version's text: ask again.
@@ -497,6 +489,15 @@ async def consent_answered(
         await refuse_old_button(query)
         return
     lang = lang_of(locale)
+    if callback_data.agree and callback_data.v != questionnaire.version:
+        # The questionnaire changed since this consent text was shown: the member has not seen
+        # the one in force, so they are shown it.
+        await refuse_old_button(query)
+        await drop_keyboard(query)
+        await open_questionnaire(
+            message, state, session, member, questionnaire, municipalities, settings, lang
+        )
+        return
     await query.answer()
     await drop_keyboard(query)
     if not callback_data.agree:
@@ -507,10 +508,18 @@ async def consent_answered(
         )
         return
     row = await surveys.get_draft(session, member_id=member.id, questionnaire_id=questionnaire.id)
-    if row is None:
-        draft = await _prefilled(session, member, questionnaire, municipalities, settings)
+    draft = surveys.readable_draft(row) if row is not None else None
+    if row is None or draft is None:
+        # No draft yet, or one that no longer loads: a new one, replacing it.
+        draft = await surveys.new_draft(
+            session,
+            member_id=member.id,
+            questionnaire=questionnaire,
+            municipalities=municipalities,
+            today=datetime.now(settings.tz).date(),
+        )
         row = await surveys.save_draft(session, member_id=member.id, draft=draft)
-    loaded = OpenDraft(questionnaire, row, surveys.draft_of(row))
+    loaded = OpenDraft(questionnaire, row, draft)
     migrated = _migrated(loaded, municipalities, settings)
     if migrated is not None:
         await _save(session, loaded, migrated)
@@ -768,11 +777,8 @@ async def _submit(
 
 
 def _unknown_command(message: Message) -> bool:
-    text = message.text or ""
-    if not text.startswith("/"):
-        return False
-    name = text.split(maxsplit=1)[0][1:].split("@")[0].lower()
-    return name not in {info.name for info in COMMANDS}
+    name = command_name(message)
+    return name is not None and name not in {info.name for info in COMMANDS}
 
 
 @router.message(Survey.answering, _unknown_command)

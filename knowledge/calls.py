@@ -1,15 +1,21 @@
-"""What members read about funding calls, built from a call's record and the current moment.
+"""What members read about funding calls, and the rules for a call a coordinator types in.
 
 A call's status (upcoming, open, closed) and "closes in N days" are never stored: they are
 worked out from `opens`, `closes` and NOW each time, and the dates are written in the reader's
 language, on the call's own clock. Texts come out plain (no HTML): callers escape them.
 Call `gettext` inside a language context (`I18n.use_locale`).
+
+A coordinator's call (/newcall) is typed in one language, which stands for all three; its
+dates are read from what was typed (`parse_local_time`) and its id is made from its title
+(`new_call_id`), unlike every id already in use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
@@ -17,12 +23,20 @@ from aiogram.utils.i18n import ngettext
 
 from bot.i18n import format_datetime
 from knowledge.municipalities import MunicipalityDirectory
-from knowledge.pack import Call, CallStatus
+from knowledge.pack import LANGUAGES, Call, CallStatus, KnowledgePack
+from knowledge.text import fold
 
 # /calls still shows a call that closed this recently (marked as closed).
 RECENTLY_CLOSED = timedelta(days=365)
 # When nothing is open or upcoming, /calls shows this many of the latest closed calls.
 LATEST_CLOSED_SHOWN = 3
+# Typed instead of a municipality, these mean "everywhere".
+EVERYWHERE: Final = frozenset({"all", "everywhere", "visos", "visur", "visas", "visi", "*"})
+# Longest id of a new call (callback data must stay within 64 bytes).
+ID_LENGTH: Final = 40
+
+_ISO_DATE = re.compile(r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})\.?(?:[ T]+(\d{1,2})[:.](\d{2}))?")
+_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})\.?(?:\s+(\d{1,2})[:.](\d{2}))?")
 
 
 def when(moment: datetime, call: Call, lang: str) -> str:
@@ -110,3 +124,70 @@ def overview(calls: Iterable[Call], now: datetime, lang: str) -> str:
 def _section(heading: str, calls: Sequence[Call], now: datetime, lang: str) -> str:
     items = [f"• {call.title[lang]}\n  {status_line(call, now, lang)}" for call in calls]
     return "\n".join([heading, *items])
+
+
+# --- a call a coordinator types in (/newcall) ----------------------------------------------------
+
+
+def means_everywhere(typed: str) -> bool:
+    """Whether what was typed instead of a municipality means "all municipalities"."""
+    return fold(typed.strip()) in EVERYWHERE
+
+
+def parse_local_time(text: str, *, end_of_day: bool) -> datetime | None:
+    """A typed date with an optional time (2027-03-31 23:59, 31.03.2027 23:59); None if bad.
+
+    A date alone means its first minute, or its last one with END_OF_DAY (a closing date).
+    """
+    text = text.strip()
+    match = _ISO_DATE.fullmatch(text)
+    if match:
+        year, month, day, hour, minute = match.groups()
+    else:
+        match = _DAY_FIRST.fullmatch(text)
+        if not match:
+            return None
+        day, month, year, hour, minute = match.groups()
+    if hour is None:
+        hour, minute = ("23", "59") if end_of_day else ("0", "0")
+    try:
+        return datetime(int(year), int(month), int(day), int(hour), int(minute))
+    except ValueError:
+        return None
+
+
+def pack_ids(pack: KnowledgePack) -> set[str]:
+    """Every id the knowledge pack uses, its entries' and its calls': a new call takes none."""
+    return {call.id for call in pack.calls} | {entry.id for entry in pack.entries}
+
+
+def new_call_id(title: str, taken: Container[str]) -> str:
+    """A readable id for a new call from its title, not in TAKEN."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-")[:ID_LENGTH].strip("-") or "call"
+    candidate, number = slug, 2
+    while candidate in taken:
+        suffix = f"-{number}"
+        candidate = slug[: ID_LENGTH - len(suffix)].strip("-") + suffix
+        number += 1
+    return candidate
+
+
+def draft_call(call_id: str, data: Mapping[str, Any]) -> Call:
+    """The call the /newcall wizard's answers (DATA: texts, ISO moments) describe."""
+
+    def same(text: str) -> dict[str, str]:
+        return dict.fromkeys(LANGUAGES, text)
+
+    return Call(
+        id=call_id,
+        title=same(data["title"]),
+        programme=same(data["programme"]),
+        funder=same(data["funder"]),
+        opens=datetime.fromisoformat(data["opens"]),
+        closes=datetime.fromisoformat(data["closes"]),
+        timezone=data["timezone"],
+        who_may_apply=same(data["who_may_apply"]),
+        municipalities=tuple(data["municipalities"]),
+        contact=data["contact"],
+        link=data.get("link", ""),
+    )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Final, NamedTuple, TypedDict
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ from knowledge.questionnaire import (
     format_answer,
     visible_answers,
 )
+from knowledge.text import fold
 
 
 class Submission(TypedDict):
@@ -296,3 +297,31 @@ def directory_entry(
         for question in questionnaire.questions
         if question.public and asked.get(question.id) is not None
     }
+
+
+def directory_questionnaires(questionnaires: Iterable[Questionnaire]) -> list[str]:
+    """Ids of the questionnaires that feed the public directory: those asking to be listed."""
+    return [q.id for q in questionnaires if q.directory_consent is not None]
+
+
+def directory_listing(
+    questionnaires: Mapping[str, Questionnaire],
+    submissions: Iterable[tuple[str, Mapping[str, AnswerValue]]],
+    render: Callable[[Questionnaire, dict[str, AnswerValue]], str],
+) -> list[str]:
+    """The directory entries among SUBMISSIONS (questionnaire id, answers), as RENDER writes them.
+
+    A submission is listed with its public answers (`directory_entry`) when it has any. The
+    entries are in the alphabetical order of their texts, case and accents aside: by the
+    organisation's name, which each entry starts with.
+    """
+    entries: list[tuple[str, str]] = []
+    for questionnaire_id, answers in submissions:
+        questionnaire = questionnaires.get(questionnaire_id)
+        if questionnaire is None:
+            continue  # not loaded any more: its answers cannot be shown
+        entry = directory_entry(questionnaire, answers)
+        if entry:
+            text = render(questionnaire, entry)
+            entries.append((fold(text), text))
+    return [text for _key, text in sorted(entries)]

@@ -1593,3 +1593,21 @@ def migrate_draft(
             kept[question_id] = checked.value
     moved = _with_answers(questionnaire, Draft(questionnaire.id, questionnaire.version, None), kept)
     return _at(moved, first_unanswered(questionnaire, moved.answers), editing=False)
+
+
+def resubmission_draft(
+    questionnaire: Questionnaire,
+    answers: Mapping[str, AnswerValue],
+    version: int,
+    *,
+    municipalities: MunicipalityIds | None = None,
+    today: date | None = None,
+) -> Draft:
+    """A draft to update a submission: its ANSWERS (to VERSION) carried over, at the review.
+
+    A submission of an earlier version keeps the answers that still fit (`migrate_draft`); the
+    draft is at the first question left unanswered, if any, else at the review.
+    """
+    earlier = Draft(questionnaire.id, version, None, dict(answers))
+    moved = migrate_draft(earlier, questionnaire, municipalities=municipalities, today=today)
+    return return_to_review(questionnaire, moved)

@@ -6,12 +6,13 @@ knowledge base as `knowledge.pack.Call` records, with the same text in every lan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from knowledge.calls import new_call_id
 from knowledge.pack import LANGUAGES, Call
 from storage.models import FundingCall
 
@@ -36,7 +37,7 @@ async def add_call(
     language: str,
     created_by: int,
 ) -> FundingCall:
-    """Store a new call; its id must not be taken (see `call_exists`)."""
+    """Store a new call; its id must not be taken (see `free_call_id`)."""
     row = FundingCall(
         id=call_id,
         title=title,
@@ -60,6 +61,12 @@ async def add_call(
 async def call_exists(session: AsyncSession, *, call_id: str) -> bool:
     """Whether a stored call has CALL_ID."""
     return await session.get(FundingCall, call_id) is not None
+
+
+async def free_call_id(session: AsyncSession, *, title: str, reserved: Iterable[str] = ()) -> str:
+    """A readable id for a new call titled TITLE: no stored call's id, and none of RESERVED."""
+    stored = await session.scalars(select(col(FundingCall.id)))
+    return new_call_id(title, {*reserved, *stored})
 
 
 async def list_calls(session: AsyncSession) -> list[FundingCall]:

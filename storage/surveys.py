@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +21,11 @@ from knowledge.questionnaire import (
     AnswerValue,
     Draft,
     Kind,
+    MunicipalityIds,
     Questionnaire,
     final_answers,
+    resubmission_draft,
+    start_draft,
 )
 from storage.models import SurveyDraft, SurveySubmission
 from storage.types import utcnow
@@ -36,6 +39,14 @@ def consent_version(questionnaire: Questionnaire) -> str:
 def draft_of(row: SurveyDraft) -> Draft:
     """The engine's draft stored in ROW."""
     return Draft.from_dict(row.draft)
+
+
+def readable_draft(row: SurveyDraft) -> Draft | None:
+    """The engine's draft stored in ROW, or None if it no longer loads (a damaged row)."""
+    try:
+        return draft_of(row)
+    except ValueError:
+        return None
 
 
 async def get_draft(
@@ -163,6 +174,33 @@ async def current_submission(
         )
     )
     return result.scalars().first()
+
+
+async def new_draft(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    questionnaire: Questionnaire,
+    municipalities: MunicipalityIds | None = None,
+    today: date | None = None,
+) -> Draft:
+    """A member's new draft: their submission in force to update, at the review, else empty.
+
+    Not stored: `save_draft` it. An earlier version's answers are carried over to the current
+    version, judged with MUNICIPALITIES and TODAY (see `knowledge.questionnaire.migrate_draft`).
+    """
+    previous = await current_submission(
+        session, member_id=member_id, questionnaire_id=questionnaire.id
+    )
+    if previous is None:
+        return start_draft(questionnaire)
+    return resubmission_draft(
+        questionnaire,
+        previous.answers,
+        previous.version,
+        municipalities=municipalities,
+        today=today,
+    )
 
 
 async def submission_history(

@@ -1,19 +1,22 @@
-"""Test helpers: a member chatting with the real dispatcher, services tests may need."""
+"""Test helpers: a member chatting with the real dispatcher, services tests may need, a call."""
 
 from __future__ import annotations
 
 import itertools
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.local_session import LocalSession
+from storage import calls
+from storage.models import FundingCall
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -101,3 +104,24 @@ def buttons(message: SendMessage) -> list[str]:
     if markup is None or not hasattr(markup, "inline_keyboard"):
         return []
     return [button.text for row in markup.inline_keyboard for button in row]
+
+
+async def store_beekeeping_call(session: AsyncSession, **changes: Any) -> FundingCall:
+    """Store a coordinator's call, open since yesterday for 5 more days (CHANGES: other fields)."""
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = {
+        "call_id": "beekeeping-grants",
+        "title": "Grants for beekeeping clubs",
+        "programme": "Rural Bees",
+        "funder": "Ogre municipality",
+        "who_may_apply": "Beekeeping clubs",
+        "opens": now - timedelta(days=1),
+        "closes": now + timedelta(days=5, hours=1),
+        "timezone": "Europe/Riga",
+        "municipalities": ["ogre-municipality"],
+        "contact": "bees@example.org",
+        "link": "",
+        "language": "en",
+        "created_by": 42,
+    }
+    return await calls.add_call(session, **(fields | changes))

@@ -7,14 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.knowledge_cli import read_stored_calls
 from knowledge.service import PACK_DIR
-from storage import calls
 from storage.db import create_engine, create_sessionmaker, upgrade
+from tests.support import store_beekeeping_call
 
 ROOT = Path(__file__).resolve().parents[2]
 PILOT_QUERY = "iki kada teikti paraiskas bendruomeniu pilotui"
@@ -78,24 +77,8 @@ async def test_calls_in_the_database_are_part_of_the_knowledge(tmp_path: Path) -
     url = f"sqlite+aiosqlite:///{database}"
     engine = create_engine(url)
     await upgrade(engine)
-    now = datetime.now(UTC)
     async with create_sessionmaker(engine)() as session:
-        await calls.add_call(
-            session,
-            call_id="beekeeping-grants",
-            title="Grants for beekeeping clubs",
-            programme="Rural Bees",
-            funder="Ogre municipality",
-            who_may_apply="Beekeeping clubs",
-            opens=now - timedelta(days=1),
-            closes=now + timedelta(days=5, hours=1),
-            timezone="Europe/Riga",
-            municipalities=["ogre-municipality"],
-            contact="bees@example.org",
-            link="",
-            language="en",
-            created_by=42,
-        )
+        await store_beekeeping_call(session)
         await session.commit()
     await engine.dispose()
     assert [call.id for call in await read_stored_calls(url)] == ["beekeeping-grants"]

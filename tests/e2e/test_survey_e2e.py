@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 
 from handlers.survey import Step, SurveyConsent
 from handlers.survey_admin import ExportChoice
+from knowledge.questionnaire import load_questionnaires
 from tests.e2e.conftest import COORDINATOR_ID, BotProcess
 from tests.e2e.fake_telegram import FakeTelegram, FakeUser, SentMessage
 
@@ -108,7 +109,8 @@ async def test_default_questionnaire_in_lithuanian_survives_restarts_and_is_expo
 
     consent = await ona.says("/survey", "Pilietinių organizacijų apklausa")
     assert "Išsaugosime jūsų atsakymus" in consent.plain_text
-    agree = SurveyConsent(q=QUESTIONNAIRE, agree=True).pack()
+    version = load_questionnaires()[QUESTIONNAIRE].version
+    agree = SurveyConsent(q=QUESTIONNAIRE, v=version, agree=True).pack()
     await ona.presses(agree, "Koks jūsų organizacijos ar grupės pavadinimas?")
     q = await ona.says("Trakų bendruomenė „Ąžuolas“ & Co", "Kokia tai organizacija?")
     assert q.buttons[0][0][0] == "Vietos bendruomenė"

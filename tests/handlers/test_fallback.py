@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import Chat, Location, Message, PhotoSize, Update, Voice
 
+from handlers.shared import command_name
 from tests.support import Chatter, make_user
 
 
@@ -51,3 +52,24 @@ async def test_coordinator_button_replayed_by_member_is_refused(chatter: Chatter
     [answer] = [r for r in chatter.requests_since(before) if isinstance(r, AnswerCallbackQuery)]
     assert answer.show_alert
     assert answer.text == "Tai gali daryti tik koordinatoriai."
+
+
+def test_command_name_is_lower_case_without_the_bot_name() -> None:
+    def message(text: str) -> Message:
+        return Message(
+            message_id=1, date=datetime.now(UTC), chat=Chat(id=7, type="private"), text=text
+        )
+
+    assert command_name(message("/Export@civic_bot now please")) == "export"
+    assert command_name(message("/stats")) == "stats"
+    assert command_name(message("/")) == ""
+    assert command_name(message("export /stats")) is None
+    assert (
+        command_name(Message(message_id=2, date=datetime.now(UTC), chat=Chat(id=7, type="private")))
+        is None
+    )
+
+
+async def test_coordinator_command_in_capitals_is_refused_to_a_member(chatter: Chatter) -> None:
+    [reply] = await chatter.send("/STATS")
+    assert reply.text == "Tai gali daryti tik koordinatoriai."

@@ -20,10 +20,10 @@ from bot.i18n import Translations
 from bot.local_session import LocalSession
 from bot.sender import TEXT_LIMIT
 from bot.settings import Settings
-from handlers.survey import Step, SurveyConsent, question_keyboard
+from handlers.survey import Step, SurveyConsent, consent_keyboard, question_keyboard
 from handlers.survey_admin import ExportChoice
 from knowledge.municipalities import load_municipalities
-from knowledge.questionnaire import Questionnaire, load_questionnaires, start_draft
+from knowledge.questionnaire import Lang, Questionnaire, load_questionnaires, start_draft
 from storage import surveys
 from storage.fsm import DatabaseStorage
 from storage.models import SurveyDraft, SurveySubmission
@@ -194,10 +194,61 @@ async def test_an_old_consent_button_changes_nothing_once_the_survey_is_under_wa
 
     # "I agree" pressed during /start does not break into the onboarding.
     one(await chatter.send("/start"))
-    assert await chatter.press_data(SurveyConsent(q=QUESTIONNAIRE, agree=True).pack()) == []
+    agree = SurveyConsent(q=QUESTIONNAIRE, v=1, agree=True).pack()  # the version in force
+    assert await chatter.press_data(agree) == []
     assert last_alert(chatter).text == "This button is no longer active."
     asked = one(await chatter.send("hello"))
     assert "choose a language" in asked.text
+
+
+async def test_agreeing_to_the_consent_of_an_earlier_version_is_refused(
+    chatter: Chatter, app: App
+) -> None:
+    as_member(chatter)
+    consent = one(await chatter.send("/survey"))
+    original: Questionnaire = app.dispatcher["questionnaires"][QUESTIONNAIRE]
+    changed: dict[Lang, str] = {"lt": "Saugome.", "lv": "Glabājam.", "en": "We also keep"}
+    v2 = replace(original, version=2, consent=changed)
+    app.dispatcher["questionnaires"] = {QUESTIONNAIRE: v2}
+
+    # "I agree" under the version 1 text: no consent recorded, the text in force is shown.
+    shown = one(await chatter.press(consent, AGREE))
+    alert = last_alert(chatter)
+    assert alert.show_alert and alert.text == "This button is no longer active."
+    assert "We also keep" in shown.text and "We will store your answers" not in shown.text
+    assert buttons(shown) == [AGREE, "No, thanks"]
+    assert await draft_row(app) is None
+
+    first = one(await chatter.press(shown, AGREE))
+    assert first.text.startswith("Question 1 of ")
+    row = await draft_row(app)
+    assert row is not None and row.consent_version == "civic-organisations@2"
+
+
+async def test_a_draft_that_no_longer_loads_is_replaced_after_telling_the_member(
+    chatter: Chatter, app: App
+) -> None:
+    as_member(chatter)
+    await begin(chatter)
+    one(await chatter.send("Klubas"))
+    async with app.sessionmaker() as session:
+        damaged = await surveys.get_draft(session, member_id=7, questionnaire_id=QUESTIONNAIRE)
+        assert damaged is not None
+        damaged.draft = {"questionnaire_id": QUESTIONNAIRE, "version": "one"}
+        session.add(damaged)
+        await session.commit()
+
+    for _attempt in range(2):  # not a failure that repeats on every /survey
+        consent = one(await chatter.send("/survey"))
+        assert "could not read the answers you had saved" in consent.text
+        assert buttons(consent) == [AGREE, "No, thanks"]
+    first = one(await chatter.press(consent, AGREE))
+    assert "What is the name of your organisation" in first.text
+    assert await answers_so_far(app) == {}
+    row = await draft_row(app)
+    assert row is not None and row.consent_version == "civic-organisations@1"
+    resumed = one(await chatter.send("/survey"))
+    assert resumed.text.startswith("Welcome back!")
 
 
 async def test_typing_at_the_consent_question_asks_for_the_buttons(chatter: Chatter) -> None:
@@ -656,6 +707,11 @@ def test_every_button_fits_in_telegram_callback_data() -> None:
                 for button in row:
                     assert len((button.callback_data or "").encode()) <= 64
             Step(a="m", q=question.id, o=longest_id).pack()  # raises if over 64 bytes
+        with Translations(default_locale="lt").context():
+            consent = consent_keyboard(replace(questionnaire, version=2**31))
+        for row in consent.inline_keyboard:
+            for button in row:
+                assert len((button.callback_data or "").encode()) <= 64
 
 
 # --- coordinators -------------------------------------------------------------------------------

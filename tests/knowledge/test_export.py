@@ -14,6 +14,8 @@ from openpyxl import load_workbook
 from knowledge.export import (
     Submission,
     directory_entry,
+    directory_listing,
+    directory_questionnaires,
     export_csv,
     export_xlsx,
     exported_questions,
@@ -370,6 +372,44 @@ def test_no_directory_without_a_consent_question(tmp_path: Path) -> None:
     path.write_text(CLUB.replace("directory_consent: listed\n", ""), encoding="utf-8")
     plain = load_questionnaire(path)
     assert directory_entry(plain, FIRST["answers"]) is None
+
+
+def test_only_questionnaires_asking_to_be_listed_feed_the_directory(
+    club: Questionnaire, tmp_path: Path
+) -> None:
+    path = tmp_path / "plain.yaml"
+    path.write_text(CLUB.replace("directory_consent: listed\n", "").replace("club", "plain"))
+    plain = load_questionnaire(path)
+    assert directory_questionnaires([plain, club]) == ["club"]
+    assert directory_questionnaires([]) == []
+
+
+def test_the_directory_lists_consenting_entries_by_name_case_and_accents_aside(
+    club: Questionnaire,
+) -> None:
+    def answers(name: str, *, listed: bool = True) -> dict[str, AnswerValue]:
+        return {**FIRST["answers"], "name": name, "listed": listed}
+
+    def render(questionnaire: Questionnaire, entry: dict[str, AnswerValue]) -> str:
+        assert questionnaire is club
+        assert "contact" not in entry  # only the public answers reach the text
+        return f"<b>{entry['name']}</b> {'; '.join(entry['areas'])}"  # type: ignore[arg-type]
+
+    submissions = [
+        ("club", answers("Žalias klubas")),
+        ("club", answers("zeta")),
+        ("club", answers("Slapta grupė", listed=False)),
+        ("gone", answers("Removed questionnaire")),
+        ("club", answers("Ąžuolas")),
+        ("club", answers("alfa")),
+    ]
+    assert directory_listing({"club": club}, submissions, render) == [
+        "<b>alfa</b> culture; sport",
+        "<b>Ąžuolas</b> culture; sport",
+        "<b>Žalias klubas</b> culture; sport",
+        "<b>zeta</b> culture; sport",
+    ]
+    assert directory_listing({"club": club}, [], render) == []
 
 
 def test_default_questionnaire_directory_lists_name_areas_municipality_and_public_contact() -> None:

@@ -45,6 +45,7 @@ from knowledge.questionnaire import (
     next_question,
     previous_question,
     progress,
+    resubmission_draft,
     return_to_review,
     skip_current,
     start_draft,
@@ -1040,6 +1041,37 @@ def test_migrate_draft_checks_municipalities_when_ids_are_given(tmp_path: Path) 
     assert migrate_draft(draft, v2).answers == {"where": "augsdaugava-municipality"}
     checked = migrate_draft(draft, v2, municipalities=KNOWN_MUNICIPALITIES)
     assert (checked.answers, checked.current) == ({}, "where")
+
+
+def test_updating_a_submission_starts_at_the_review_or_at_what_is_missing(
+    club: Questionnaire, tmp_path: Path
+) -> None:
+    submitted: dict[str, AnswerValue] = {
+        "name": "Klubas",
+        "cooperates": True,
+        "forms": ["funding"],
+        "frequency": "weekly",
+        "members": 12,
+        "note": None,
+    }
+    same = resubmission_draft(club, submitted, 1)
+    assert (same.version, same.current, same.editing) == (1, None, False)
+    assert same.answers == submitted
+    incomplete = resubmission_draft(club, {"name": "Klubas", "cooperates": True}, 1)
+    assert (incomplete.current, incomplete.selection) == ("forms", ())
+
+    # Submitted to version 1, updated under version 2: what still fits is kept (a submission
+    # has no kinds, so answers are judged by their values; note is gone) and the draft waits at
+    # the new e-mail question.
+    v2 = load_questionnaire(write(tmp_path, CLUB_V2, "club-v2.yaml"))
+    carried = resubmission_draft(v2, {**submitted, "members": 500}, 1)
+    assert carried.answers == {
+        "name": "Klubas",
+        "cooperates": True,
+        "forms": ["funding"],
+        "frequency": "weekly",
+    }
+    assert (carried.version, carried.current, carried.editing) == (2, "email", False)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,8 +10,8 @@ from sqlmodel import col
 
 from knowledge.questionnaire import Draft, Questionnaire, load_questionnaires, start_draft
 from storage import members, surveys
-from storage.db import SessionMaker, create_engine, create_sessionmaker, upgrade
-from storage.models import Member
+from storage.db import SessionMaker
+from storage.models import Member, SurveyDraft
 
 ANSWERS: dict[str, Any] = {
     "org_name": "Klubas",
@@ -33,14 +32,6 @@ ANSWERS: dict[str, Any] = {
     "training_interest": ["none"],
     "directory_consent": True,
 }
-
-
-@pytest.fixture
-async def sessionmaker(database_url: str) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -172,3 +163,33 @@ async def test_forgetting_a_member_removes_their_drafts_and_submissions(
         )
         draft = await surveys.get_draft(session, member_id=1, questionnaire_id=questionnaire.id)
     assert history == [] and draft is None
+
+
+async def test_a_new_draft_starts_empty_or_from_the_submission_in_force(
+    sessionmaker: SessionMaker, questionnaire: Questionnaire
+) -> None:
+    await _member(sessionmaker, 1)
+    async with sessionmaker() as session:
+        fresh = await surveys.new_draft(session, member_id=1, questionnaire=questionnaire)
+    assert fresh == start_draft(questionnaire)
+
+    await _submit(sessionmaker, questionnaire, 1, members=10)
+    await _submit(sessionmaker, questionnaire, 1, members=12)
+    async with sessionmaker() as session:
+        update = await surveys.new_draft(session, member_id=1, questionnaire=questionnaire)
+        other = await surveys.new_draft(session, member_id=2, questionnaire=questionnaire)
+        stored = await surveys.get_draft(session, member_id=1, questionnaire_id=questionnaire.id)
+    assert update.current is None and not update.editing  # at the review
+    assert update.answers["members"] == 12  # the submission in force, not the superseded one
+    assert update.answers["org_name"] == ANSWERS["org_name"]
+    assert other == start_draft(questionnaire)
+    assert stored is None  # only made, not stored
+
+
+def test_a_draft_row_that_no_longer_loads_reads_as_none(questionnaire: Questionnaire) -> None:
+    fresh = start_draft(questionnaire)
+    row = SurveyDraft(member_id=1, questionnaire_id=questionnaire.id, version=1, draft={})
+    row.draft = fresh.to_dict()
+    assert surveys.readable_draft(row) == fresh
+    row.draft = {"questionnaire_id": questionnaire.id, "version": "one"}
+    assert surveys.readable_draft(row) is None
