@@ -21,13 +21,12 @@ from knowledge.municipalities import load_municipalities
 from knowledge.pack import load_pack
 from knowledge.search import (
     CONFIDENT_SCORE,
-    LANGUAGES,
     Document,
     SearchIndex,
     SearchResult,
     documents_from_pack,
 )
-from knowledge.text import fold
+from knowledge.text import LANGUAGES, fold
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "knowledge" / "pack"
@@ -197,7 +196,7 @@ def generated_queries(
 def off_topic_queries(count: int, seed: int = SEED) -> list[tuple[str, str]]:
     """COUNT (lang, query) about nothing in the pack, some words with a typo."""
     rng = random.Random(seed + 2)
-    queries = []
+    queries: list[tuple[str, str]] = []
     for _ in range(count):
         lang = rng.choice(LANGUAGES)
         words = rng.sample(OFF_TOPIC_WORDS[lang], 3)

@@ -15,12 +15,12 @@ from bot.settings import Settings
 from knowledge.export import export_csv, export_xlsx
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
 from knowledge.questionnaire import (
-    Lang,
     MunicipalityNamer,
     Questionnaire,
     QuestionnaireError,
     load_questionnaires,
 )
+from knowledge.text import Lang
 from storage import surveys
 from storage.db import create_engine, create_sessionmaker, upgrade
 

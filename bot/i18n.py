@@ -18,9 +18,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from knowledge.text import LANGUAGES
 from storage.models import Member
 
-LOCALES = ("lt", "lv", "en")
+LOCALES = LANGUAGES
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "locales"
 DOMAIN = "civicbot"
 

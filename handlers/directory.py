@@ -25,7 +25,8 @@ from bot.sender import quote
 from handlers.shared import answer_in_pieces, lang_of, refuse_old_button
 from knowledge.export import directory_listing, directory_questionnaires
 from knowledge.municipalities import Municipality, MunicipalityDirectory
-from knowledge.questionnaire import AnswerValue, Kind, Lang, Questionnaire, format_answer
+from knowledge.questionnaire import AnswerValue, Kind, Questionnaire, format_answer
+from knowledge.text import Lang
 from storage import surveys
 from storage.models import Member
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from typing import cast
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
@@ -18,12 +17,16 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.sender import split_text
-from knowledge.questionnaire import Lang, Questionnaire
+from knowledge.questionnaire import Questionnaire
+from knowledge.text import LANGUAGES, Lang
 
 
 def lang_of(locale: str) -> Lang:
     """The member's locale as a questionnaire language (English for anything unexpected)."""
-    return cast(Lang, locale if locale in ("lt", "lv", "en") else "en")
+    for lang in LANGUAGES:
+        if locale == lang:
+            return lang
+    return "en"
 
 
 def command_name(message: Message) -> str | None:

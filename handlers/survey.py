@@ -53,7 +53,6 @@ from knowledge.questionnaire import (
     Draft,
     Invalid,
     Kind,
-    Lang,
     Question,
     Questionnaire,
     answer_current,
@@ -73,6 +72,7 @@ from knowledge.questionnaire import (
     validate_value,
     visible_answers,
 )
+from knowledge.text import Lang
 from storage import surveys
 from storage.models import Member, SurveyDraft
 

@@ -21,7 +21,8 @@ from bot.sender import quote
 from bot.settings import Settings
 from handlers.shared import answer_in_pieces, lang_of, questionnaire_or_list, refuse_old_button
 from knowledge.municipalities import MunicipalityDirectory
-from knowledge.questionnaire import Lang, Questionnaire
+from knowledge.questionnaire import Questionnaire
+from knowledge.text import Lang
 from storage import surveys
 
 router = Router(name=__name__)

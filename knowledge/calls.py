@@ -23,8 +23,8 @@ from aiogram.utils.i18n import ngettext
 
 from bot.i18n import format_datetime
 from knowledge.municipalities import MunicipalityDirectory
-from knowledge.pack import LANGUAGES, Call, CallStatus, KnowledgePack
-from knowledge.text import fold
+from knowledge.pack import Call, CallStatus, KnowledgePack
+from knowledge.text import LANGUAGES, fold
 
 # /calls still shows a call that closed this recently (marked as closed).
 RECENTLY_CLOSED = timedelta(days=365)

@@ -35,14 +35,13 @@ from openpyxl.utils import get_column_letter
 from knowledge.questionnaire import (
     AnswerValue,
     Kind,
-    Lang,
     MunicipalityNamer,
     Question,
     Questionnaire,
     format_answer,
     visible_answers,
 )
-from knowledge.text import fold
+from knowledge.text import Lang, fold
 
 
 class Submission(TypedDict):

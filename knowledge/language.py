@@ -14,9 +14,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from knowledge.search import QUESTION_WORDS, STOPWORDS
-from knowledge.text import fold
-
-LANGUAGES: Final = ("lt", "lv", "en")
+from knowledge.text import LANGUAGES, fold
 
 _LETTERS: Final[Mapping[str, frozenset[str]]] = {
     "lt": frozenset("ąęėįų"),

@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 from rapidfuzz import fuzz, process
 
-from knowledge.text import fold
+from knowledge.text import LANGUAGES, fold
 
 DEFAULT_PATH = Path(__file__).with_name("municipalities.yaml")
-LANGUAGES = ("lt", "lv", "en")
+
 COUNTRIES = ("LT", "LV")
 
 _ID_PATTERN = re.compile(r"[a-z]+(?:-[a-z]+)*")

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from knowledge.text import LANGUAGES
 from knowledge.yamlfile import (
     Fields,
     KnowledgeFileError,
@@ -30,8 +31,6 @@ from knowledge.yamlfile import (
     yaml_files,
 )
 from knowledge.yamlfile import Problem as Problem  # callers and tests import it from here
-
-LANGUAGES: Final = ("lt", "lv", "en")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -63,7 +63,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from babel.numbers import format_decimal
 
-from knowledge.text import fold
+from knowledge.text import LANGUAGES, Lang, fold
 from knowledge.yamlfile import (
     Fields,
     KnowledgeFileError,
@@ -74,8 +74,7 @@ from knowledge.yamlfile import (
 )
 from knowledge.yamlfile import Problem as Problem  # callers and tests import it from here
 
-Lang = Literal["lt", "lv", "en"]
-LANGS: Final[tuple[Lang, ...]] = ("lt", "lv", "en")
+LANGS: Final = LANGUAGES
 
 AnswerValue: TypeAlias = str | int | float | bool | list[str] | None
 # Known municipality ids, or a resolver that turns what a member typed into an id (None: unknown).

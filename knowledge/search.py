@@ -49,7 +49,7 @@ import Stemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from knowledge.text import fold
+from knowledge.text import LANGUAGES, fold
 
 # bm25s sets its own logger to DEBUG when imported; its progress lines are not for our logs.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -57,7 +57,6 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 if TYPE_CHECKING:
     from knowledge.pack import KnowledgePack
 
-LANGUAGES: Final = ("lt", "lv", "en")
 
 DocumentKind = Literal["entry", "call"]
 

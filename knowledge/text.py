@@ -1,6 +1,11 @@
 """Text normalisation shared by every search in the bot: case and diacritics folding."""
 
 import unicodedata
+from typing import Final, Literal
+
+Lang = Literal["lt", "lv", "en"]
+# The languages of everything a person reads, in the order they are offered.
+LANGUAGES: Final[tuple[Lang, ...]] = ("lt", "lv", "en")
 
 # Letters that do not decompose into a base letter plus a combining mark.
 _SPECIAL = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from knowledge.calls import new_call_id
-from knowledge.pack import LANGUAGES, Call
+from knowledge.pack import Call
+from knowledge.text import LANGUAGES
 from storage.models import FundingCall
 
 # Tags of a coordinator's call in the search index.

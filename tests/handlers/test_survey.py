@@ -23,7 +23,8 @@ from bot.settings import Settings
 from handlers.survey import Step, SurveyConsent, consent_keyboard, question_keyboard
 from handlers.survey_admin import ExportChoice
 from knowledge.municipalities import load_municipalities
-from knowledge.questionnaire import Lang, Questionnaire, load_questionnaires, start_draft
+from knowledge.questionnaire import Questionnaire, load_questionnaires, start_draft
+from knowledge.text import Lang
 from storage import surveys
 from storage.fsm import DatabaseStorage
 from storage.models import SurveyDraft, SurveySubmission

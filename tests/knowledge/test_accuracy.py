@@ -15,8 +15,8 @@ import yaml
 
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import KnowledgePack, load_pack
-from knowledge.search import LANGUAGES, SearchIndex
-from knowledge.text import fold
+from knowledge.search import SearchIndex
+from knowledge.text import LANGUAGES, fold
 
 PACK = Path(__file__).resolve().parents[2] / "knowledge" / "pack"
 EVAL_QUESTIONS = Path(__file__).with_name("eval_questions.yaml")

@@ -20,7 +20,6 @@ from knowledge.questionnaire import (
     Draft,
     Invalid,
     Kind,
-    Lang,
     Option,
     Problem,
     Progress,
@@ -56,6 +55,7 @@ from knowledge.questionnaire import (
     visible_answers,
     visible_questions,
 )
+from knowledge.text import Lang
 
 TODAY = date(2024, 6, 1)
 KNOWN_MUNICIPALITIES = frozenset({"trakai-district", "riga-city", "taurage-district"})
