@@ -27,7 +27,7 @@ from bot.settings import Settings
 
 UPDATES = 3000
 MEMBERS = 300  # distinct members, so the database sees first contacts and repeat visits
-ROUNDS = 3
+ROUNDS = 5
 
 
 def make_updates(count: int, text: str) -> list[Update]:

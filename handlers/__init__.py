@@ -26,7 +26,6 @@ def routers() -> list[Router]:
     takes them over from the first one.
     """
     ordered = [
-        errors.router,
         help.router,
         start.router,
         survey_admin.router,
@@ -38,6 +37,8 @@ def routers() -> list[Router]:
         groups.router,
         fallback.router,  # last: answers what no feature took
     ]
+    # Failures of any router above are handled here; no update walks through it on its way.
+    ordered.append(errors.router)
     for router in ordered:
         _detach(router)
     return ordered
