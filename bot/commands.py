@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.i18n import LOCALES, Translations
@@ -76,8 +77,11 @@ async def publish_commands(bot: Bot, settings: Settings, translations: Translati
         return
     for user_id in sorted(settings.coordinator_ids):
         scope = BotCommandScopeChat(chat_id=user_id)
-        await bot.set_my_commands(menu(settings.default_locale, coordinator=True), scope=scope)
-        for locale in LOCALES:
-            await bot.set_my_commands(
-                menu(locale, coordinator=True), scope=scope, language_code=locale
-            )
+        try:
+            await bot.set_my_commands(menu(settings.default_locale, coordinator=True), scope=scope)
+            for locale in LOCALES:
+                await bot.set_my_commands(
+                    menu(locale, coordinator=True), scope=scope, language_code=locale
+                )
+        except TelegramBadRequest as error:  # e.g. a coordinator who never opened the bot
+            log.warning("no coordinator menu for %s: %s", user_id, error.message)

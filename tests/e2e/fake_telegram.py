@@ -979,6 +979,10 @@ class FakeTelegram:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise ApiError(400, "Bad Request: command description is empty or too long")
+        scope = request.params.get("scope") or {}
+        chat_id = scope.get("chat_id") if isinstance(scope, dict) else None
+        if chat_id is not None and int(chat_id) not in self._users | self._chats:
+            raise ApiError(400, "Bad Request: chat not found")  # the bot never saw that chat
         self.commands[self._commands_key(request.params)] = commands
         return True
 

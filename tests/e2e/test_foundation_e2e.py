@@ -6,7 +6,12 @@ import sqlite3
 from pathlib import Path
 
 from tests.e2e.conftest import TOKEN, BotProcess
-from tests.e2e.fake_telegram import FakeTelegram, FakeUser, forbidden, retry_after
+from tests.e2e.fake_telegram import (
+    FakeTelegram,
+    FakeUser,
+    forbidden,
+    retry_after,
+)
 
 
 def member_row(env: dict[str, str], member_id: int) -> sqlite3.Row | None:
@@ -147,3 +152,23 @@ async def test_sigterm_stops_cleanly_and_confirms_handled_updates(
     assert telegram.pending_updates == []  # nothing will be handled twice after a restart
     assert TOKEN not in bot_process.output
     assert "Traceback" not in bot_process.output
+
+
+async def test_coordinator_menu_is_set_and_a_missing_coordinator_chat_is_tolerated(
+    telegram: FakeTelegram, bot_env: dict[str, str], tmp_path: Path
+) -> None:
+    telegram.user(42, "Koordinatorė")  # 42 has talked to the bot; 5 never has, and comes first
+    env = bot_env | {"COORDINATOR_IDS": "42,5"}
+    process = BotProcess(env, tmp_path, telegram)
+    await process.start()
+    try:
+        scope = {"type": "chat", "chat_id": 42}
+        await telegram.wait_for("setMyCommands", predicate=lambda r: "42" in str(r.params))
+        ona = telegram.user(7, "Ona", language_code="lt")
+        telegram.send_text(ona, "/help")
+        assert (await telegram.wait_for(chat_id=7)).status == 200
+        commands = [name for name, _ in telegram.commands_for("lt", scope)]
+        assert "export" in commands and "stats" in commands
+        assert "export" not in [name for name, _ in telegram.commands_for("lt")]
+    finally:
+        assert await process.stop() == 0
