@@ -8,7 +8,7 @@ LOCALES := knowledge/locales
 POT := $(LOCALES)/civicbot.pot
 PYBABEL := $(UV) run --frozen pybabel
 
-.PHONY: run console test lint format i18n bench sync clean
+.PHONY: run console test test-fast lint format i18n bench sync clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,6 +26,9 @@ console: sync ## talk to the bot in the terminal
 test: sync ## the whole test suite
 	$(UV) run --frozen pytest
 
+test-fast: sync ## everything but the end-to-end tests (no bot process is started)
+	$(UV) run --frozen pytest -m "not e2e"
+
 lint: sync ## ruff and mypy, as CI runs them
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
@@ -36,11 +39,11 @@ format: sync
 	$(UV) run --frozen ruff format .
 
 i18n: sync ## extract messages, update the catalogues, compile them
-	$(PYBABEL) extract --mapping babel.cfg --keywords "_ __ N_ ngettext:1,2 lazy_gettext" \
-		--no-location --sort-output --omit-header --project civicbot --output-file $(POT) \
-		bot handlers knowledge storage
+	$(PYBABEL) extract --mapping babel.cfg --keywords "_ __ N_ ngettext:1,2 lazy_gettext lazy_ngettext:1,2" \
+		--no-location --sort-output --omit-header --width 100 --project civicbot \
+		--output-file $(POT) bot handlers knowledge storage
 	$(PYBABEL) update --input-file $(POT) --output-dir $(LOCALES) --domain civicbot \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --width 100
 	$(PYBABEL) compile --directory $(LOCALES) --domain civicbot --statistics
 
 bench: sync ## benchmarks (see bench/): dispatcher throughput, search accuracy and latency

@@ -78,8 +78,8 @@ async def main() -> None:
             _env_file=None,
             database_url=f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}",
         )
-        async with open_app(settings) as app:
-            echo, echo_bot, full_bot = bare_echo(), recording_bot(), recording_bot()
+        echo, echo_bot, full_bot = bare_echo(), recording_bot(), recording_bot()
+        async with open_app(settings, bot=full_bot) as app:
             await rate(app.dispatcher, full_bot, updates[:200])  # warm-up, first contacts
             await rate(echo, echo_bot, updates[:200])
             echo_rates, full_rates = [], []

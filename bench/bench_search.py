@@ -26,7 +26,7 @@ from knowledge.search import (
     SearchResult,
     documents_from_pack,
 )
-from knowledge.text import LANGUAGES, fold
+from knowledge.text import LANGUAGES, Lang, fold
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "knowledge" / "pack"
@@ -102,7 +102,7 @@ QUESTION_TEMPLATES: dict[str, tuple[str, ...]] = {
 class EvalQuestion:
     """One question of the eval set and the entry or call id it should find (None: refuse)."""
 
-    lang: str
+    lang: Lang
     q: str
     expect: str | None
 
@@ -126,7 +126,7 @@ class Timings:
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
 
-    def search(self, index: SearchIndex, query: str, lang: str) -> SearchResult:
+    def search(self, index: SearchIndex, query: str, lang: Lang) -> SearchResult:
         """Search INDEX for QUERY in LANG and record how long it took."""
         wall, cpu = time.perf_counter(), time.process_time()
         result = index.search(query, lang)
@@ -178,10 +178,10 @@ def _with_typo(word: str, rng: random.Random) -> str:
 
 def generated_queries(
     documents: Sequence[Document], count: int, seed: int = SEED
-) -> list[tuple[str, str, str]]:
+) -> list[tuple[Lang, str, str]]:
     """COUNT (lang, query, expected id) made from question variants: folded, with a typo."""
     rng = random.Random(seed + 1)
-    queries = []
+    queries: list[tuple[Lang, str, str]] = []
     for doc in rng.sample(list(documents), count):
         words = rng.choice(list(doc.questions)).rstrip("?").split()
         if rng.random() < 0.5:
@@ -193,10 +193,10 @@ def generated_queries(
     return queries
 
 
-def off_topic_queries(count: int, seed: int = SEED) -> list[tuple[str, str]]:
+def off_topic_queries(count: int, seed: int = SEED) -> list[tuple[Lang, str]]:
     """COUNT (lang, query) about nothing in the pack, some words with a typo."""
     rng = random.Random(seed + 2)
-    queries: list[tuple[str, str]] = []
+    queries: list[tuple[Lang, str]] = []
     for _ in range(count):
         lang = rng.choice(LANGUAGES)
         words = rng.sample(OFF_TOPIC_WORDS[lang], 3)
@@ -210,7 +210,7 @@ def bench_real_pack() -> None:
     start = time.perf_counter()
     pack = load_pack(PACK, municipalities=load_municipalities())
     documents = documents_from_pack(pack)
-    index = SearchIndex.build(documents)
+    index = SearchIndex.build(documents, pack.vocabulary)
     build_ms = (time.perf_counter() - start) * 1000
     questions = load_eval_questions()
     index.search("warm up", "en")
@@ -270,8 +270,9 @@ def bench_real_pack() -> None:
 def bench_generated_pack() -> None:
     """Build time, latency and top-1 accuracy on a generated pack of 2,000 entries."""
     documents = generated_documents(GENERATED_ENTRIES)
+    vocabulary = load_pack(PACK, municipalities=load_municipalities()).vocabulary
     wall, cpu = time.perf_counter(), time.process_time()
-    index = SearchIndex.build(documents)
+    index = SearchIndex.build(documents, vocabulary)
     build_wall, build_cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(
         f"generated pack: {GENERATED_ENTRIES} entries x 3 languages, "

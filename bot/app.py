@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,17 +20,18 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
+from bot.fsm import DatabaseStorage
 from bot.i18n import LocaleMiddleware, Translations
 from bot.middlewares import HarmlessFailureGuard, InFlightMiddleware, StorageMiddleware
 from bot.sender import FloodGate, FloodGateMiddleware, Sender
 from bot.settings import Settings
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
-from knowledge.questionnaire import load_questionnaires
+from knowledge.questionnaire import QUESTIONNAIRES_DIR, Questionnaire, load_questionnaires
 from knowledge.service import PACK_DIR, KnowledgeBase
 from storage import members
 from storage.calls import stored_calls
 from storage.db import SessionMaker, create_engine, create_sessionmaker, upgrade
-from storage.fsm import DatabaseStorage
+from storage.types import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,10 @@ class App:
     translations: Translations
     municipalities: MunicipalityDirectory
     knowledge: KnowledgeBase
+    questionnaires: Mapping[str, Questionnaire]
+    sender: Sender
     dispatcher: Dispatcher
     in_flight: InFlightMiddleware
-    flood_gate: FloodGate
 
 
 def single_process(settings: Settings) -> bool:
@@ -75,17 +77,20 @@ def create_dispatcher(
     translations: Translations,
     municipalities: MunicipalityDirectory,
     knowledge: KnowledgeBase,
+    questionnaires: Mapping[str, Questionnaire],
+    sender: Sender,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
-    flood_gate: FloodGate | None = None,
     cache: bool = False,
     handled_updates: Iterable[int] | None = None,
+    clock: Clock = utcnow,
 ) -> tuple[Dispatcher, InFlightMiddleware]:
     """The dispatcher with its middlewares, routers and long-lived context.
 
     CACHE keeps members and conversation states in memory too: right for one process on
     SQLite, wrong for several processes sharing a database. HANDLED_UPDATES (ids already
     handled, given when running against Telegram) switches on skipping redelivered updates.
+    CLOCK tells handlers the time (tests give a fixed one).
     """
     dispatcher = Dispatcher(
         storage=storage or DatabaseStorage(sessionmaker, cache=cache),
@@ -95,8 +100,10 @@ def create_dispatcher(
         translations=translations,
         municipalities=municipalities,
         knowledge=knowledge,
-        questionnaires=load_questionnaires(),
-        flood_gate=flood_gate or FloodGate(),
+        questionnaires=questionnaires,
+        sender=sender,
+        flood_gate=sender.gate,
+        clock=clock,
     )
     in_flight = InFlightMiddleware()
     dispatcher.update.outer_middleware(in_flight)
@@ -104,7 +111,7 @@ def create_dispatcher(
         StorageMiddleware(sessionmaker, cache=cache, handled_updates=handled_updates)
     )
     LocaleMiddleware(i18n=translations).setup(dispatcher)
-    dispatcher.include_routers(*handlers.routers())
+    dispatcher.include_routers(*handlers.create_routers())
     return dispatcher, in_flight
 
 
@@ -121,8 +128,11 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     )
 
 
-def create_sender(bot: Bot, sessionmaker: SessionMaker, flood_gate: FloodGate) -> Sender:
-    """The outbound sender, recording unreachable chats and failures in the database."""
+def create_sender(bot: Bot, sessionmaker: SessionMaker) -> Sender:
+    """The outbound sender, recording unreachable chats and failures in the database.
+
+    Its flood gate also holds back the handlers' replies (a middleware on the bot's session).
+    """
 
     async def on_unreachable(chat_id: int) -> None:
         async with sessionmaker() as session:
@@ -134,18 +144,27 @@ def create_sender(bot: Bot, sessionmaker: SessionMaker, flood_gate: FloodGate) -
             await members.record_failed_delivery(session, chat_id=chat_id, reason=reason)
             await session.commit()
 
-    bot.session.middleware(FloodGateMiddleware(flood_gate))
-    return Sender(bot, gate=flood_gate, on_unreachable=on_unreachable, on_failure=on_failure)
+    gate = FloodGate()
+    bot.session.middleware(FloodGateMiddleware(gate))
+    return Sender(bot, gate=gate, on_unreachable=on_unreachable, on_failure=on_failure)
 
 
 @asynccontextmanager
 async def open_app(
-    settings: Settings, *, deduplicate: bool = False, pack_folder: Path = PACK_DIR
+    settings: Settings,
+    *,
+    bot: Bot,
+    deduplicate: bool = False,
+    pack_folder: Path = PACK_DIR,
+    questionnaires_folder: Path = QUESTIONNAIRES_DIR,
+    knowledge: KnowledgeBase | None = None,
+    clock: Clock = utcnow,
 ) -> AsyncIterator[App]:
-    """Migrate the database and build the dispatcher; dispose of everything at the end.
+    """Migrate the database and build the dispatcher around BOT; dispose of everything at the end.
 
-    DEDUPLICATE (for a bot fed by Telegram) skips updates handled before a crash.
-    PACK_FOLDER is where the knowledge pack is read from (a copy, in tests).
+    DEDUPLICATE (for a bot fed by Telegram) skips updates handled before a crash. PACK_FOLDER
+    and QUESTIONNAIRES_FOLDER are where the knowledge is read from; KNOWLEDGE, when given, is
+    used instead of reading the pack (tests share one).
     """
     engine = create_engine(settings.database_url)
     storage: BaseStorage | None = None
@@ -159,22 +178,25 @@ async def open_app(
                 await session.commit()
         storage, isolation = create_storage(settings, sessionmaker)
         translations = Translations(default_locale=settings.default_locale)
-        municipalities = load_municipalities()
-        knowledge = KnowledgeBase(municipalities, pack_folder)
+        municipalities = knowledge.municipalities if knowledge else load_municipalities()
+        knowledge = knowledge or KnowledgeBase(municipalities, pack_folder)
         async with sessionmaker() as session:
             knowledge.add_calls(await stored_calls(session))
-        flood_gate = FloodGate()
+        questionnaires = load_questionnaires(questionnaires_folder)
+        sender = create_sender(bot, sessionmaker)
         dispatcher, in_flight = create_dispatcher(
             settings,
             sessionmaker=sessionmaker,
             translations=translations,
             municipalities=municipalities,
             knowledge=knowledge,
+            questionnaires=questionnaires,
+            sender=sender,
             storage=storage,
             events_isolation=isolation,
-            flood_gate=flood_gate,
             cache=single_process(settings),
             handled_updates=handled_updates,
+            clock=clock,
         )
         yield App(
             settings=settings,
@@ -183,9 +205,10 @@ async def open_app(
             translations=translations,
             municipalities=municipalities,
             knowledge=knowledge,
+            questionnaires=questionnaires,
+            sender=sender,
             dispatcher=dispatcher,
             in_flight=in_flight,
-            flood_gate=flood_gate,
         )
     finally:
         if storage is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
 from knowledge.pack import PackError
+from knowledge.text import LANGUAGES
 
 EXIT_BAD_SETTINGS = 2
 
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the bot (long polling, or a webhook if WEBHOOK_URL)")
     console = commands.add_parser("console", help="talk to the bot in the terminal")
-    console.add_argument("--lang", choices=["lt", "lv", "en"], help="your Telegram language")
+    console.add_argument("--lang", choices=LANGUAGES, help="your Telegram language")
     console.add_argument("--user-id", type=int, default=1, help="your user id (default 1)")
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -61,11 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("questionnaire", help="questionnaire id, e.g. civic-organisations")
     export.add_argument("--format", choices=["csv", "xlsx"], default="csv", dest="fmt")
     export.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")
-    export.add_argument("--lang", choices=["lt", "lv", "en"], help="language of the texts")
+    export.add_argument("--lang", choices=LANGUAGES, help="language of the texts")
     export.add_argument("--personal", action="store_true", help="include contact details")
     ask = commands.add_parser("ask", help="one answer from the knowledge base")
     ask.add_argument("question", help="the question, in free words")
-    ask.add_argument("--lang", choices=["lt", "lv", "en"], help="its language (else guessed)")
+    ask.add_argument("--lang", choices=LANGUAGES, help="its language (else guessed)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--pack", type=Path, help="the knowledge pack folder (knowledge/pack)")
     knowledge = commands.add_parser("knowledge", help="knowledge pack tasks")

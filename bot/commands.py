@@ -9,15 +9,12 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
-from bot.i18n import LOCALES, Translations
+from bot.i18n import Translations
 from bot.settings import Settings
+from knowledge.i18n import N_
+from knowledge.text import LANGUAGES, Lang
 
 log = logging.getLogger(__name__)
-
-
-def N_(message: str) -> str:
-    """Mark MESSAGE for translation without translating it yet."""
-    return message
 
 
 @dataclass(frozen=True)
@@ -58,20 +55,20 @@ def coordinator_command_names() -> list[str]:
 async def publish_commands(bot: Bot, settings: Settings, translations: Translations) -> None:
     """Set Telegram's command menu in every language, with the extra commands for coordinators."""
 
-    def menu(locale: str, *, coordinator: bool) -> list[BotCommand]:
+    def menu(lang: Lang, *, coordinator: bool) -> list[BotCommand]:
         return [
             BotCommand(
                 command=info.name,
-                description=translations.gettext(info.description, locale=locale),
+                description=translations.gettext(info.description, locale=lang),
             )
             for info in commands_for(coordinator=coordinator)
         ]
 
     default_menu = menu(settings.default_locale, coordinator=False)
     await bot.set_my_commands(default_menu, scope=BotCommandScopeDefault())
-    for locale in LOCALES:
+    for lang in LANGUAGES:
         await bot.set_my_commands(
-            menu(locale, coordinator=False), scope=BotCommandScopeDefault(), language_code=locale
+            menu(lang, coordinator=False), scope=BotCommandScopeDefault(), language_code=lang
         )
     if not coordinator_command_names():
         return
@@ -79,9 +76,9 @@ async def publish_commands(bot: Bot, settings: Settings, translations: Translati
         scope = BotCommandScopeChat(chat_id=user_id)
         try:
             await bot.set_my_commands(menu(settings.default_locale, coordinator=True), scope=scope)
-            for locale in LOCALES:
+            for lang in LANGUAGES:
                 await bot.set_my_commands(
-                    menu(locale, coordinator=True), scope=scope, language_code=locale
+                    menu(lang, coordinator=True), scope=scope, language_code=lang
                 )
         except TelegramBadRequest as error:  # e.g. a coordinator who never opened the bot
             log.warning("no coordinator menu for %s: %s", user_id, error.message)

@@ -28,7 +28,7 @@ from aiogram.methods import (
 )
 from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
 
-from bot.app import App, create_sender, open_app
+from bot.app import App, open_app
 from bot.local_session import BOT_TOKEN, LocalSession
 from bot.settings import Settings
 
@@ -44,8 +44,8 @@ def html_to_text(text: str) -> str:
 class Console:
     """Feeds typed lines to the dispatcher as a private chat and prints the answers."""
 
-    def __init__(self, app: App, *, out: TextIO, user: User) -> None:
-        self._app = app
+    def __init__(self, *, out: TextIO, user: User) -> None:
+        self._app: App | None = None
         self._out = out
         self._user = user
         self._chat = Chat(id=user.id, type="private", first_name=user.first_name)
@@ -118,8 +118,13 @@ class Console:
             ),
         )
 
+    def attach(self, app: App) -> None:
+        """Talk to APP (built around this console's bot)."""
+        self._app = app
+
     async def say(self, line: str) -> None:
         """Handle one typed line, as Telegram would deliver it."""
+        assert self._app is not None, "attach the console to an app first"
         await self._app.dispatcher.feed_update(self.bot, self._update_for(line))
 
 
@@ -136,17 +141,19 @@ async def _lines(stream: TextIO) -> Any:
 async def run_console(
     settings: Settings,
     *,
-    stdin: TextIO = sys.stdin,
-    out: TextIO = sys.stdout,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
     user_id: int = CONSOLE_USER_ID,
     language_code: str | None = None,
 ) -> None:
     """Chat with the bot in the terminal until end of input."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
     interactive = stdin.isatty()
-    async with open_app(settings) as app:
-        user = User(id=user_id, is_bot=False, first_name="Console", language_code=language_code)
-        console = Console(app, out=out, user=user)
-        app.dispatcher["sender"] = create_sender(console.bot, app.sessionmaker, app.flood_gate)
+    user = User(id=user_id, is_bot=False, first_name="Console", language_code=language_code)
+    console = Console(out=out, user=user)
+    async with open_app(settings, bot=console.bot) as app:
+        console.attach(app)
         if interactive:
             print(
                 "civicbot console: type a message, a button's number, or Ctrl-D to leave.", file=out

@@ -1,47 +1,33 @@
-"""Languages: gettext catalogues (Babel), the member's locale, dates and numbers."""
+"""aiogram's side of the languages: the catalogues as aiogram's I18n, and each update's `lang`.
+
+The catalogues themselves, and the formatting of dates and numbers, are in `knowledge.i18n`
+(plain gettext and Babel); this module only hands them to aiogram's `gettext` and decides the
+language of every update.
+"""
 
 from __future__ import annotations
 
 import gettext
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.dates import format_date as babel_format_date
-from babel.dates import format_time as babel_format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
 
-from knowledge.text import LANGUAGES
+from knowledge.i18n import DOMAIN, LOCALES_DIR, catalogues
+from knowledge.text import Lang, is_lang
 from storage.models import Member
 
-LOCALES = LANGUAGES
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "locales"
-DOMAIN = "civicbot"
-
 # How each language calls itself, for the language buttons.
-LANGUAGE_NAMES = {"lt": "Lietuvių", "lv": "Latviešu", "en": "English"}
-
-
-def compile_catalogue(po_path: Path) -> bytes:
-    """The .mo bytes for a .po file."""
-    with po_path.open("rb") as po_file:
-        catalogue = read_po(po_file, locale=po_path.parent.parent.name)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalogue)
-    return buffer.getvalue()
+LANGUAGE_NAMES: Final[dict[Lang, str]] = {"lt": "Lietuvių", "lv": "Latviešu", "en": "English"}
 
 
 class Translations(I18n):
-    """aiogram's I18n, reading compiled .mo files, or compiling a .po in memory when stale."""
+    """aiogram's I18n over the bundled catalogues (see `knowledge.i18n`)."""
 
-    def __init__(self, *, default_locale: str, path: Path = LOCALES_DIR) -> None:
+    def __init__(self, *, default_locale: Lang, path: Path = LOCALES_DIR) -> None:
         super().__init__(path=path, default_locale=default_locale, domain=DOMAIN)
 
     @contextmanager
@@ -54,55 +40,30 @@ class Translations(I18n):
             I18n.reset_current(token)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        """Load every language's catalogue."""
-        translations: dict[str, gettext.GNUTranslations] = {}
-        for locale in LOCALES:
-            po_path = self.path / locale / "LC_MESSAGES" / f"{self.domain}.po"
-            mo_path = po_path.with_suffix(".mo")
-            if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-                data = mo_path.read_bytes()
-            else:
-                data = compile_catalogue(po_path)
-            translations[locale] = gettext.GNUTranslations(io.BytesIO(data))
-        return translations
+        """Every language's catalogue."""
+        return {lang: catalogue for lang, catalogue in catalogues(self.path).items()}
 
 
-def pick_locale(chosen: str | None, telegram_code: str | None, default: str) -> str:
+def pick_lang(chosen: str | None, telegram_code: str | None, default: Lang) -> Lang:
     """The member's choice, else Telegram's language (lt/lv/en), else the default."""
-    if chosen in LOCALES:
+    if is_lang(chosen):
         return chosen
     base = (telegram_code or "").split("-")[0].lower()
-    return base if base in LOCALES else default
+    return base if is_lang(base) else default
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """Sets the language of each update and exposes it to handlers as `locale`."""
+    """Sets the language of each update and hands it to handlers as `lang`."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         """The language to answer this update in."""
         member: Member | None = data.get("member")
         user: User | None = data.get("event_from_user")
-        locale = pick_locale(
+        default = self.i18n.default_locale
+        lang = pick_lang(
             member.language if member else None,
             user.language_code if user else None,
-            self.i18n.default_locale,
+            default if is_lang(default) else "lt",
         )
-        data["locale"] = locale
-        return locale
-
-
-def format_date(value: date, locale: str) -> str:
-    """A date as people of LOCALE write it."""
-    return babel_format_date(value, format="long", locale=locale)
-
-
-def format_datetime(value: datetime, locale: str, tz: tzinfo | None = None) -> str:
-    """A moment as people of LOCALE write it (long date, short time), in time zone TZ."""
-    local = value.astimezone(tz) if tz else value
-    time = babel_format_time(local, format="short", locale=locale)
-    return f"{babel_format_date(local.date(), format='long', locale=locale)}, {time}"
-
-
-def format_number(value: float, locale: str) -> str:
-    """A number with LOCALE's separators."""
-    return format_decimal(value, locale=locale)
+        data["lang"] = lang
+        return lang

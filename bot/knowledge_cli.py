@@ -15,12 +15,12 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.i18n import Translations
 from bot.settings import Settings
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import Call, PackError, check_pack, load_pack
 from knowledge.questionnaire import QUESTIONNAIRES_DIR, check_questionnaires, load_questionnaires
 from knowledge.service import PACK_DIR, KnowledgeBase
+from knowledge.text import Lang
 from storage.calls import stored_calls
 from storage.db import create_engine, create_sessionmaker
 
@@ -61,7 +61,7 @@ async def run_ask(
     settings: Settings,
     *,
     question: str,
-    lang: str | None,
+    lang: Lang | None,
     as_json: bool,
     pack_folder: Path | None,
 ) -> int:
@@ -75,9 +75,7 @@ async def run_ask(
         return 1
     knowledge.add_calls(await read_stored_calls(settings.database_url))
     lang = lang or knowledge.language_of(question, settings.default_locale)
-    translations = Translations(default_locale=settings.default_locale)
-    with translations.context():
-        answer = knowledge.answer(question, lang, datetime.now(UTC))
+    answer = knowledge.answer(question, lang, datetime.now(UTC))
     if as_json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
         return 0

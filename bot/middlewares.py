@@ -25,10 +25,10 @@ from aiogram.types import Chat, TelegramObject, Update, User
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fsm import bind_session
 from bot.settings import Settings
 from storage import members
 from storage.db import SessionMaker
-from storage.fsm import bind_session
 from storage.models import GroupChat, Member
 
 # How many members (and groups) are kept in memory, and for how long.
@@ -107,7 +107,12 @@ class StorageMiddleware(BaseMiddleware):
         if user is None or user.is_bot or (chat is not None and chat.type != "private"):
             return None
         cached = self._members.get(user.id) if self._members is not None else None
-        if cached is not None and members.is_current(cached, user):
+        if cached is not None and members.is_current(
+            cached,
+            name=user.full_name,
+            username=user.username,
+            telegram_language=user.language_code,
+        ):
             return cached
         member = await members.sync_member(
             session,

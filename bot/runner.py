@@ -12,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import App, create_bot, create_sender, open_app
+from bot.app import App, create_bot, open_app
 from bot.commands import publish_commands
 from bot.settings import Settings
 
@@ -43,10 +43,9 @@ async def _on_shutdown(app: App, bot: Bot) -> None:
 
 async def run(settings: Settings) -> None:
     """Run the bot until a signal stops it."""
-    async with open_app(settings, deduplicate=True) as app:
-        bot = create_bot(settings)
+    bot = create_bot(settings)
+    async with open_app(settings, bot=bot, deduplicate=True) as app:
         dispatcher = app.dispatcher
-        dispatcher["sender"] = create_sender(bot, app.sessionmaker, app.flood_gate)
 
         async def on_startup() -> None:
             await _on_startup(app, bot)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-Locale = Literal["lt", "lv", "en"]
+from knowledge.text import Lang
 
 _SYNC_TO_ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     coordinator_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     coordinator_chat_id: int | None = None
-    default_locale: Locale = "lt"
+    default_locale: Lang = "lt"
     timezone: str = "Europe/Vilnius"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

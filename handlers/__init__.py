@@ -19,33 +19,20 @@ from handlers import (
 )
 
 
-def routers() -> list[Router]:
-    """Every router, in order. Commands come before the conversation steps that could take them.
-
-    Routers live in their modules; a process that builds a second dispatcher (tests, benchmarks)
-    takes them over from the first one.
-    """
-    ordered = [
-        help.router,
-        start.router,
-        survey_admin.router,
-        survey.router,
-        directory.router,
-        language.router,
-        calls.router,
-        faq.router,  # after every feature: questions are the text no step took
-        groups.router,
-        fallback.router,  # last: answers what no feature took
+def create_routers() -> list[Router]:
+    """Every router, new, in order. Commands come before the conversation steps that could take
+    them; questions are the text no feature took; the fallback answers what nobody took."""
+    return [
+        help.create_router(),
+        start.create_router(),
+        survey_admin.create_router(),
+        survey.create_router(),
+        directory.create_router(),
+        language.create_router(),
+        calls.create_router(),
+        faq.create_router(),
+        groups.create_router(),
+        fallback.create_router(),
+        # Failures of any router above are handled here; no update walks through it on its way.
+        errors.create_router(),
     ]
-    # Failures of any router above are handled here; no update walks through it on its way.
-    ordered.append(errors.router)
-    for router in ordered:
-        _detach(router)
-    return ordered
-
-
-def _detach(router: Router) -> None:
-    parent = router.parent_router
-    if parent is not None:
-        parent.sub_routers.remove(router)
-        router._parent_router = None

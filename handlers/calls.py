@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
 from aiogram import F, Router
-from aiogram.dispatcher.event.handler import CallbackType
 from aiogram.filters import Command, StateFilter, or_f
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -30,18 +28,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import is_not_command
-from bot.i18n import format_datetime
 from bot.roles import IsCoordinator
 from bot.sender import quote
 from bot.settings import Settings
 from handlers.shared import answer_in_pieces, drop_keyboard, refuse_old_button
-from knowledge.calls import draft_call, means_everywhere, pack_ids, parse_local_time
+from knowledge.calls import draft_call, means_everywhere, pack_ids
+from knowledge.i18n import format_datetime
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.service import KnowledgeBase
+from knowledge.text import Lang
+from knowledge.values import parse_local_time
 from storage import calls
-from storage.types import utcnow
-
-router = Router(name=__name__)
+from storage.types import Clock
 
 # The longest texts a coordinator may type at each step (the table's columns allow more).
 TEXT_LIMITS: Final = {
@@ -153,7 +151,8 @@ async def next_step(
     done: str,
     settings: Settings,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
+    clock: Clock,
 ) -> None:
     """After step DONE: ask the next question, or show the preview after the last one."""
     position = STEPS.index(done) + 1
@@ -162,7 +161,7 @@ async def next_step(
         return
     await state.set_state(NewCall.confirm)
     call = draft_call("preview", await state.get_data())
-    preview = knowledge.describe_call(call, locale, utcnow())
+    preview = knowledge.describe_call(call, lang, clock())
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Save"), callback_data=NewCallAction(action="save"))
     builder.button(text=_("Cancel"), callback_data=NewCallAction(action="cancel"))
@@ -173,16 +172,14 @@ async def next_step(
 # --- /calls -------------------------------------------------------------------------------------
 
 
-@router.message(Command("calls"))
-async def list_calls(message: Message, knowledge: KnowledgeBase, locale: str) -> None:
+async def list_calls(message: Message, knowledge: KnowledgeBase, lang: Lang, clock: Clock) -> None:
     """Open and upcoming calls, and recently closed ones."""
-    await answer_in_pieces(message, quote(knowledge.calls_overview(locale, utcnow())))
+    await answer_in_pieces(message, quote(knowledge.calls_overview(lang, clock())))
 
 
 # --- /reload ------------------------------------------------------------------------------------
 
 
-@router.message(Command("reload"), IsCoordinator())
 async def reload_pack(message: Message, knowledge: KnowledgeBase, session: AsyncSession) -> None:
     """Re-read the knowledge pack; refuse a broken one with its problems."""
     stored = await calls.stored_calls(session)
@@ -220,38 +217,24 @@ async def reload_pack(message: Message, knowledge: KnowledgeBase, session: Async
 # --- /newcall -----------------------------------------------------------------------------------
 
 
-# Every step of the wizard is for coordinators only: its handlers are registered through these.
-def _coordinator_text(*steps: State) -> Callable[[CallbackType], CallbackType]:
-    """Register a handler for the text a coordinator types at one of the /newcall STEPS."""
-    return router.message(StateFilter(*steps), IsCoordinator(), F.text, is_not_command)
-
-
-def _coordinator_button(*filters: CallbackType) -> Callable[[CallbackType], CallbackType]:
-    """Register a handler for a coordinator's /newcall button (FILTERS: its step and data)."""
-    return router.callback_query(*filters, IsCoordinator(), F.message.as_("message"))
-
-
 async def _step_at(state: FSMContext) -> str:
     """The /newcall step the conversation is at ("title", "opens", ...)."""
     return (await state.get_state() or "").rpartition(":")[2]
 
 
-@router.message(Command("newcall"), IsCoordinator(), F.chat.type == "private")
 async def new_call(message: Message, state: FSMContext, settings: Settings) -> None:
     """Start the wizard."""
     await state.set_data({"timezone": settings.timezone, "municipalities": []})
     await ask_step(message, state, "title", settings)
 
 
-@_coordinator_text(
-    NewCall.title, NewCall.programme, NewCall.funder, NewCall.who_may_apply, NewCall.contact
-)
 async def text_typed(
     message: Message,
     state: FSMContext,
     settings: Settings,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
+    clock: Clock,
 ) -> None:
     """A text step: keep the text (within its limit) and go on."""
     step = await _step_at(state)
@@ -262,16 +245,16 @@ async def text_typed(
         )
         return
     await state.update_data({step: text})
-    await next_step(message, state, step, settings, knowledge, locale)
+    await next_step(message, state, step, settings, knowledge, lang, clock)
 
 
-@_coordinator_text(NewCall.opens, NewCall.closes)
 async def time_typed(
     message: Message,
     state: FSMContext,
     settings: Settings,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
+    clock: Clock,
 ) -> None:
     """The opening or closing moment, in TIMEZONE."""
     step = await _step_at(state)
@@ -287,28 +270,28 @@ async def time_typed(
         if moment <= opens:
             await message.answer(
                 _("The call must close after it opens ({opens}). When does it close?").format(
-                    opens=format_datetime(opens, locale, settings.tz)
+                    opens=format_datetime(opens, lang, settings.tz)
                 )
             )
             return
     await state.update_data({step: moment.isoformat()})
-    await next_step(message, state, step, settings, knowledge, locale)
+    await next_step(message, state, step, settings, knowledge, lang, clock)
 
 
-@_coordinator_text(NewCall.municipalities)
 async def municipality_typed(
     message: Message,
     state: FSMContext,
     settings: Settings,
     knowledge: KnowledgeBase,
     municipalities: MunicipalityDirectory,
-    locale: str,
+    lang: Lang,
+    clock: Clock,
 ) -> None:
     """A municipality's name (offer the matches), or "all"."""
     typed = (message.text or "").strip()
     if means_everywhere(typed):
         await state.update_data(municipalities=[])
-        await next_step(message, state, "municipalities", settings, knowledge, locale)
+        await next_step(message, state, "municipalities", settings, knowledge, lang, clock)
         return
     chosen: list[str] = (await state.get_data()).get("municipalities", [])
     found = municipalities.find(typed, limit=MUNICIPALITY_CHOICES)
@@ -323,7 +306,7 @@ async def municipality_typed(
     builder = InlineKeyboardBuilder()
     for municipality in found:
         builder.button(
-            text=municipality.short[locale],
+            text=municipality.short[lang],
             callback_data=NewCallMunicipality(id=municipality.id),
         )
     builder.adjust(2)
@@ -333,14 +316,13 @@ async def municipality_typed(
     await message.answer(_("Choose the municipality:"), reply_markup=builder.as_markup())
 
 
-@_coordinator_button(NewCall.municipalities, NewCallMunicipality.filter())
 async def municipality_chosen(
     query: CallbackQuery,
     message: Message,
     callback_data: NewCallMunicipality,
     state: FSMContext,
     municipalities: MunicipalityDirectory,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """Add a municipality to the call's list."""
     if callback_data.id not in municipalities:
@@ -352,7 +334,7 @@ async def municipality_chosen(
         await state.update_data(municipalities=chosen)
     await query.answer()
     names = ", ".join(
-        quote(municipality.short[locale])
+        quote(municipality.short[lang])
         for municipality in (municipalities.get(item) for item in chosen)
         if municipality is not None
     )
@@ -362,7 +344,6 @@ async def municipality_chosen(
     )
 
 
-@_coordinator_button(NewCall.municipalities, NewCallAction.filter(F.action.in_({"all", "done"})))
 async def municipalities_done(
     query: CallbackQuery,
     message: Message,
@@ -370,7 +351,8 @@ async def municipalities_done(
     state: FSMContext,
     settings: Settings,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
+    clock: Clock,
 ) -> None:
     """All municipalities, or the ones chosen so far."""
     if callback_data.action == "all":
@@ -381,16 +363,16 @@ async def municipalities_done(
         )
         return
     await query.answer()
-    await next_step(message, state, "municipalities", settings, knowledge, locale)
+    await next_step(message, state, "municipalities", settings, knowledge, lang, clock)
 
 
-@_coordinator_text(NewCall.link)
 async def link_typed(
     message: Message,
     state: FSMContext,
     settings: Settings,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
+    clock: Clock,
 ) -> None:
     """The call's web page."""
     link = (message.text or "").strip()
@@ -403,38 +385,36 @@ async def link_typed(
         )
         return
     await state.update_data(link=link)
-    await next_step(message, state, "link", settings, knowledge, locale)
+    await next_step(message, state, "link", settings, knowledge, lang, clock)
 
 
-@_coordinator_button(NewCall.link, NewCallAction.filter(F.action == "nolink"))
 async def no_link(
     query: CallbackQuery,
     message: Message,
     state: FSMContext,
     settings: Settings,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
+    clock: Clock,
 ) -> None:
     """The call has no web page."""
     await state.update_data(link="")
     await query.answer()
-    await next_step(message, state, "link", settings, knowledge, locale)
+    await next_step(message, state, "link", settings, knowledge, lang, clock)
 
 
-@router.message(NewCall.confirm, IsCoordinator(), is_not_command)
 async def confirm_expected(message: Message) -> None:
     """Anything but the buttons at the preview."""
     await message.answer(_("Please press Save or Cancel under the preview."))
 
 
-@_coordinator_button(NewCall.confirm, NewCallAction.filter(F.action == "save"))
 async def save_call(
     query: CallbackQuery,
     message: Message,
     state: FSMContext,
     session: AsyncSession,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """Store the call and make it known at once."""
     data = await state.get_data()
@@ -455,7 +435,7 @@ async def save_call(
         municipalities=call.municipalities,
         contact=call.contact,
         link=call.link,
-        language=knowledge.language_of(f"{data['title']} {data['who_may_apply']}", locale),
+        language=knowledge.language_of(f"{data['title']} {data['who_may_apply']}", lang),
         created_by=query.from_user.id,
     )
     # The wizard ends in the same commit as the call is stored: whatever fails later, the
@@ -469,7 +449,6 @@ async def save_call(
     await message.answer(_("Saved. /calls lists the call and members' questions find it now."))
 
 
-@_coordinator_button(StateFilter(*NewCall.__states__), NewCallAction.filter(F.action == "cancel"))
 async def cancel_call(query: CallbackQuery, message: Message, state: FSMContext) -> None:
     """Drop the draft."""
     await state.clear()
@@ -478,7 +457,82 @@ async def cancel_call(query: CallbackQuery, message: Message, state: FSMContext)
     await message.answer(_("Cancelled: the call was not saved."))
 
 
-@router.callback_query(or_f(NewCallAction.filter(), NewCallMunicipality.filter()), IsCoordinator())
 async def stale_wizard_button(query: CallbackQuery) -> None:
     """A coordinator's button from a step that is over."""
     await refuse_old_button(query)
+
+
+def create_router() -> Router:
+    """/calls, /reload and the /newcall wizard; every wizard step is for coordinators only."""
+    router = Router(name=__name__)
+    router.message.register(list_calls, Command("calls"))
+    router.message.register(reload_pack, Command("reload"), IsCoordinator())
+    router.message.register(new_call, Command("newcall"), IsCoordinator(), F.chat.type == "private")
+    router.message.register(
+        text_typed,
+        StateFilter(
+            NewCall.title, NewCall.programme, NewCall.funder, NewCall.who_may_apply, NewCall.contact
+        ),
+        IsCoordinator(),
+        F.text,
+        is_not_command,
+    )
+    router.message.register(
+        time_typed,
+        StateFilter(NewCall.opens, NewCall.closes),
+        IsCoordinator(),
+        F.text,
+        is_not_command,
+    )
+    router.message.register(
+        municipality_typed,
+        StateFilter(NewCall.municipalities),
+        IsCoordinator(),
+        F.text,
+        is_not_command,
+    )
+    router.callback_query.register(
+        municipality_chosen,
+        NewCall.municipalities,
+        NewCallMunicipality.filter(),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.callback_query.register(
+        municipalities_done,
+        NewCall.municipalities,
+        NewCallAction.filter(F.action.in_({"all", "done"})),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.message.register(
+        link_typed, StateFilter(NewCall.link), IsCoordinator(), F.text, is_not_command
+    )
+    router.callback_query.register(
+        no_link,
+        NewCall.link,
+        NewCallAction.filter(F.action == "nolink"),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.message.register(confirm_expected, NewCall.confirm, IsCoordinator(), is_not_command)
+    router.callback_query.register(
+        save_call,
+        NewCall.confirm,
+        NewCallAction.filter(F.action == "save"),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.callback_query.register(
+        cancel_call,
+        StateFilter(*NewCall.__states__),
+        NewCallAction.filter(F.action == "cancel"),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.callback_query.register(
+        stale_wizard_button,
+        or_f(NewCallAction.filter(), NewCallMunicipality.filter()),
+        IsCoordinator(),
+    )
+    return router

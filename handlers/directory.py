@@ -20,18 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.exports import municipality_namer
 from bot.filters import is_not_command
-from bot.i18n import format_date
 from bot.sender import quote
-from handlers.shared import answer_in_pieces, lang_of, refuse_old_button
+from handlers.shared import answer_in_pieces, refuse_old_button
 from knowledge.export import directory_listing, directory_questionnaires
+from knowledge.i18n import format_date
 from knowledge.municipalities import Municipality, MunicipalityDirectory
 from knowledge.questionnaire import AnswerValue, Kind, Questionnaire, format_answer
 from knowledge.text import Lang
 from storage import surveys
 from storage.models import Member
-
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
 MUNICIPALITY_CHOICES = 8
 _CONTACT_KINDS = frozenset({Kind.EMAIL, Kind.PHONE, Kind.URL})
@@ -161,7 +158,6 @@ async def _search(
     return True
 
 
-@router.message(Command("orgs"))
 async def orgs_command(
     message: Message,
     command: CommandObject,
@@ -170,10 +166,9 @@ async def orgs_command(
     member: Member,
     questionnaires: Mapping[str, Questionnaire],
     municipalities: MunicipalityDirectory,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """`/orgs trakai` lists at once; a bare /orgs asks for the municipality."""
-    lang = lang_of(locale)
     query = (command.args or "").strip()
     if query:
         await _search(message, query, session, questionnaires, municipalities, lang)
@@ -196,24 +191,22 @@ async def orgs_command(
     )
 
 
-@router.message(DirectorySearch.municipality, F.text, is_not_command)
 async def municipality_typed(
     message: Message,
     state: FSMContext,
     session: AsyncSession,
     questionnaires: Mapping[str, Questionnaire],
     municipalities: MunicipalityDirectory,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """The municipality for /orgs, typed."""
     found = await _search(
-        message, message.text or "", session, questionnaires, municipalities, lang_of(locale)
+        message, message.text or "", session, questionnaires, municipalities, lang
     )
     if found:
         await state.clear()
 
 
-@router.callback_query(DirectoryMunicipality.filter(), F.message.as_("message"))
 async def municipality_chosen(
     query: CallbackQuery,
     message: Message,
@@ -222,7 +215,7 @@ async def municipality_chosen(
     session: AsyncSession,
     questionnaires: Mapping[str, Questionnaire],
     municipalities: MunicipalityDirectory,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """The municipality for /orgs, chosen with a button."""
     municipality = municipalities.get(callback_data.id)
@@ -232,4 +225,18 @@ async def municipality_chosen(
     await query.answer()
     if await state.get_state() == DirectorySearch.municipality.state:
         await state.clear()
-    await _show(message, session, municipality, questionnaires, municipalities, lang_of(locale))
+    await _show(message, session, municipality, questionnaires, municipalities, lang)
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(orgs_command, Command("orgs"))
+    router.message.register(
+        municipality_typed, DirectorySearch.municipality, F.text, is_not_command
+    )
+    router.callback_query.register(
+        municipality_chosen, DirectoryMunicipality.filter(), F.message.as_("message")
+    )
+    return router

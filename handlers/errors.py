@@ -14,7 +14,6 @@ from storage import members
 from storage.db import SessionMaker
 
 log = logging.getLogger(__name__)
-router = Router(name=__name__)
 
 
 def _chat_id(event: ErrorEvent) -> int | None:
@@ -28,7 +27,6 @@ def _chat_id(event: ErrorEvent) -> int | None:
     return None
 
 
-@router.errors(ExceptionTypeFilter(TelegramForbiddenError))
 async def blocked(
     event: ErrorEvent, sessionmaker: SessionMaker, event_from_user: User | None = None
 ) -> None:
@@ -51,7 +49,6 @@ async def blocked(
         await session.commit()
 
 
-@router.errors()
 async def unexpected(event: ErrorEvent, bot: Bot) -> None:
     """Log the failure and tell the member their progress is kept."""
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
@@ -65,3 +62,11 @@ async def unexpected(event: ErrorEvent, bot: Bot) -> None:
         )
     except Exception:  # the chat may be the very thing that failed
         log.warning("could not tell chat %s about the failure", chat_id, exc_info=True)
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.errors.register(blocked, ExceptionTypeFilter(TelegramForbiddenError))
+    router.errors.register(unexpected)
+    return router

@@ -23,9 +23,8 @@ from bot.filters import is_not_command
 from bot.sender import quote, split_text
 from knowledge.search import DocumentKind
 from knowledge.service import Answer, KnowledgeBase
-from storage.types import utcnow
-
-router = Router(name=__name__)
+from knowledge.text import Lang
+from storage.types import Clock
 
 GROUPS: Final = frozenset({"group", "supergroup"})
 # Long question variants are cut on their buttons.
@@ -101,22 +100,20 @@ def ask_hint() -> str:
     return _("Type your question after the command, for example: /ask When does the call close?")
 
 
-@router.message(F.chat.type == "private", F.text, is_not_command, StateFilter(None))
-async def question(message: Message, knowledge: KnowledgeBase, locale: str) -> None:
+async def question(message: Message, knowledge: KnowledgeBase, lang: Lang, clock: Clock) -> None:
     """Any text in a private chat that no feature took: a question for the knowledge base."""
-    await send_answer(message, knowledge.answer(message.text or "", locale, utcnow()))
+    await send_answer(message, knowledge.answer(message.text or "", lang, clock()))
 
 
-@router.message(Command("ask"))
 async def ask(
-    message: Message, command: CommandObject, knowledge: KnowledgeBase, locale: str
+    message: Message, command: CommandObject, knowledge: KnowledgeBase, lang: Lang, clock: Clock
 ) -> None:
     """/ask QUESTION, in a group or a private chat."""
     asked = (command.args or "").strip()
     if not asked:
         await message.answer(ask_hint())
         return
-    await send_answer(message, knowledge.answer(asked, locale, utcnow()))
+    await send_answer(message, knowledge.answer(asked, lang, clock()))
 
 
 async def addressed_to_bot(message: Message, bot: Bot) -> dict[str, str] | bool:
@@ -136,27 +133,26 @@ async def addressed_to_bot(message: Message, bot: Bot) -> dict[str, str] | bool:
     return False
 
 
-@router.message(F.chat.type.in_(GROUPS), F.text, is_not_command, addressed_to_bot)
 async def addressed_in_group(
-    message: Message, question: str, knowledge: KnowledgeBase, locale: str
+    message: Message, question: str, knowledge: KnowledgeBase, lang: Lang, clock: Clock
 ) -> None:
     """A mention of the bot, or a reply to it, in a group: answer the question in it."""
     if not question:
         await message.reply(ask_hint())
         return
-    await send_answer(message, knowledge.answer(question, locale, utcnow()))
+    await send_answer(message, knowledge.answer(question, lang, clock()))
 
 
-@router.callback_query(QuestionChoice.filter())
 async def suggestion_chosen(
     query: CallbackQuery,
     callback_data: QuestionChoice,
     knowledge: KnowledgeBase,
-    locale: str,
+    lang: Lang,
     bot: Bot,
+    clock: Clock,
 ) -> None:
     """A suggested question pressed: its answer, or a polite note if it is gone since."""
-    answer = knowledge.answer_about(_KINDS[callback_data.kind], callback_data.id, locale, utcnow())
+    answer = knowledge.answer_about(_KINDS[callback_data.kind], callback_data.id, lang, clock())
     if answer is None:
         await query.answer(
             _("I no longer have this question. Please ask again in your own words."),
@@ -169,7 +165,6 @@ async def suggestion_chosen(
         await bot.send_message(chat_id, piece)
 
 
-@router.callback_query(CoordinatorContact.filter())
 async def coordinator_asked(
     query: CallbackQuery, callback_data: CoordinatorContact, knowledge: KnowledgeBase, bot: Bot
 ) -> None:
@@ -190,3 +185,18 @@ async def coordinator_asked(
     await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
     await bot.send_message(chat_id, text)
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.message.register(
+        question, F.chat.type == "private", F.text, is_not_command, StateFilter(None)
+    )
+    router.message.register(ask, Command("ask"))
+    router.message.register(
+        addressed_in_group, F.chat.type.in_(GROUPS), F.text, is_not_command, addressed_to_bot
+    )
+    router.callback_query.register(suggestion_chosen, QuestionChoice.filter())
+    router.callback_query.register(coordinator_asked, CoordinatorContact.filter())
+    return router

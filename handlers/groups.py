@@ -10,10 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import members
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type.in_({"group", "supergroup"}))
-router.my_chat_member.filter(F.chat.type.in_({"group", "supergroup"}))
-
 
 def greeting() -> str:
     """How the bot introduces itself in a group."""
@@ -24,19 +20,31 @@ def greeting() -> str:
     )
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER))
 async def added_to_group(event: ChatMemberUpdated) -> None:
     """Greet the group (the group chat row was created by the middleware)."""
     await event.answer(greeting())
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER))
 async def removed_from_group(event: ChatMemberUpdated, session: AsyncSession) -> None:
     """Stop counting the group as an audience."""
     await members.set_group_active(session, chat_id=event.chat.id, active=False)
 
 
-@router.message(Command("start"))
 async def start_in_group(message: Message) -> None:
     """/start in a group: introduce the bot."""
     await message.answer(greeting())
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type.in_({"group", "supergroup"}))
+    router.my_chat_member.filter(F.chat.type.in_({"group", "supergroup"}))
+    router.my_chat_member.register(
+        added_to_group, ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER)
+    )
+    router.my_chat_member.register(
+        removed_from_group, ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER)
+    )
+    router.message.register(start_in_group, Command("start"))
+    return router

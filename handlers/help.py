@@ -12,8 +12,7 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import commands_for
-
-router = Router(name=__name__)
+from knowledge.text import Lang
 
 
 def help_text(*, is_coordinator: bool) -> str:
@@ -22,7 +21,7 @@ def help_text(*, is_coordinator: bool) -> str:
 
 
 @functools.cache
-def _help_text(locale: str, is_coordinator: bool) -> str:
+def _help_text(lang: Lang, is_coordinator: bool) -> str:
     """The help text (it only changes with the catalogues, which are read once at start)."""
     lines = [_("Here is what I can do:")]
     lines += [f"/{info.name} — {_(info.description)}" for info in commands_for(coordinator=False)]
@@ -43,13 +42,11 @@ def _help_text(locale: str, is_coordinator: bool) -> str:
     return "\n".join(lines)
 
 
-@router.message(Command("help"))
 async def show_help(message: Message, is_coordinator: bool) -> None:
     """Answer /help."""
     await message.answer(help_text(is_coordinator=is_coordinator))
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext) -> None:
     """Leave whatever the member was doing."""
     if await state.get_state() is None:
@@ -57,3 +54,11 @@ async def cancel(message: Message, state: FSMContext) -> None:
         return
     await state.clear()
     await message.answer(_("Cancelled. Send /help to see what I can do."))
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.message.register(show_help, Command("help"))
+    router.message.register(cancel, Command("cancel"))
+    return router

@@ -16,35 +16,31 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import LANGUAGE_NAMES, LOCALES
+from bot.i18n import LANGUAGE_NAMES
+from knowledge.text import LANGUAGES, Lang
 from storage import members
 from storage.models import Member
-
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
     """A language button."""
 
-    code: str
+    code: Lang
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
     """One button per language, each in its own language."""
     builder = InlineKeyboardBuilder()
-    for code in LOCALES:
+    for code in LANGUAGES:
         builder.button(text=LANGUAGE_NAMES[code], callback_data=LanguageChoice(code=code))
     return builder.as_markup()
 
 
-@router.message(Command("language"))
 async def ask_language(message: Message) -> None:
     """Offer the three languages."""
     await message.answer(_("Which language should I speak?"), reply_markup=language_keyboard())
 
 
-@router.callback_query(LanguageChoice.filter(F.code.in_(LOCALES)), F.message.as_("message"))
 async def choose_language(
     query: CallbackQuery,
     message: MaybeInaccessibleMessageUnion,
@@ -67,3 +63,14 @@ async def choose_language(
             await message.edit_text(confirmation)
         else:  # older than 48 hours: Telegram no longer lets the bot edit it
             await message.answer(confirmation)
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(ask_language, Command("language"))
+    router.callback_query.register(
+        choose_language, LanguageChoice.filter(F.code.in_(LANGUAGES)), F.message.as_("message")
+    )
+    return router

@@ -1,6 +1,6 @@
 """Small pieces several feature routers share (this module has no router of its own).
 
-The member's locale as a questionnaire language, the name of a command sent, long replies in
+The member's lang as a questionnaire language, the name of a command sent, long replies in
 pieces with the buttons under the last one, answers to buttons from old messages, and the choice
 of a questionnaire.
 """
@@ -18,15 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.sender import split_text
 from knowledge.questionnaire import Questionnaire
-from knowledge.text import LANGUAGES, Lang
-
-
-def lang_of(locale: str) -> Lang:
-    """The member's locale as a questionnaire language (English for anything unexpected)."""
-    for lang in LANGUAGES:
-        if locale == lang:
-            return lang
-    return "en"
+from knowledge.text import Lang
 
 
 def command_name(message: Message) -> str | None:

@@ -19,11 +19,9 @@ from handlers.help import help_text
 from handlers.language import LanguageChoice, language_keyboard
 from handlers.shared import drop_keyboard, refuse_old_button
 from knowledge.municipalities import MunicipalityDirectory
+from knowledge.text import Lang
 from storage import members
 from storage.models import Member
-
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
 # Bump when the consent text below changes, so stored consents name the text they were given to.
 CONSENT_VERSION = "profile-1"
@@ -64,7 +62,6 @@ def consent_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@router.message(CommandStart())
 async def start(message: Message, state: FSMContext) -> None:
     """Greet the member and ask for the language."""
     await state.set_state(Onboarding.language)
@@ -79,7 +76,6 @@ async def start(message: Message, state: FSMContext) -> None:
     )
 
 
-@router.callback_query(Onboarding.language, LanguageChoice.filter(), F.message.as_("message"))
 async def language_chosen(
     query: CallbackQuery,
     message: Message,
@@ -104,7 +100,6 @@ async def language_chosen(
         )
 
 
-@router.message(Onboarding.language, is_not_command)
 async def language_expected(message: Message) -> None:
     """Anything but a button during the language step: ask again."""
     await message.answer(
@@ -112,9 +107,8 @@ async def language_expected(message: Message) -> None:
     )
 
 
-@router.message(Onboarding.municipality, F.text, is_not_command)
 async def municipality_typed(
-    message: Message, municipalities: MunicipalityDirectory, locale: str
+    message: Message, municipalities: MunicipalityDirectory, lang: Lang
 ) -> None:
     """Offer the municipalities that match what the member typed."""
     query = (message.text or "").strip()
@@ -131,14 +125,13 @@ async def municipality_typed(
     builder = InlineKeyboardBuilder()
     for municipality in found:
         builder.button(
-            text=municipality.short[locale], callback_data=MunicipalityChoice(id=municipality.id)
+            text=municipality.short[lang], callback_data=MunicipalityChoice(id=municipality.id)
         )
     builder.button(text=_("Skip"), callback_data=OnboardingAction(action="skip"))
     builder.adjust(2)
     await message.answer(_("Choose your municipality:"), reply_markup=builder.as_markup())
 
 
-@router.message(Onboarding.municipality, is_not_command)
 async def municipality_expected(message: Message) -> None:
     """A sticker, photo and so on during the municipality step."""
     await message.answer(
@@ -147,7 +140,6 @@ async def municipality_expected(message: Message) -> None:
     )
 
 
-@router.callback_query(Onboarding.municipality, MunicipalityChoice.filter())
 async def municipality_chosen(
     query: CallbackQuery,
     callback_data: MunicipalityChoice,
@@ -162,7 +154,6 @@ async def municipality_chosen(
     await ask_consent(query, state)
 
 
-@router.callback_query(Onboarding.municipality, OnboardingAction.filter(F.action == "skip"))
 async def municipality_skipped(query: CallbackQuery, state: FSMContext) -> None:
     """No municipality: go on to consent."""
     await state.update_data(municipality=None)
@@ -185,7 +176,6 @@ async def ask_consent(query: CallbackQuery, state: FSMContext) -> None:
         )
 
 
-@router.message(Onboarding.consent, is_not_command)
 async def consent_expected(message: Message) -> None:
     """Anything but a button during the consent step."""
     await message.answer(
@@ -193,11 +183,6 @@ async def consent_expected(message: Message) -> None:
     )
 
 
-@router.callback_query(
-    Onboarding.consent,
-    OnboardingAction.filter(F.action.in_({"agree", "decline"})),
-    F.message.as_("message"),
-)
 async def consent_given(
     query: CallbackQuery,
     message: Message,
@@ -224,3 +209,30 @@ async def consent_given(
     await query.answer()
     await drop_keyboard(query)
     await message.answer(f"{done}\n\n{help_text(is_coordinator=is_coordinator)}")
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.callback_query.register(
+        language_chosen, Onboarding.language, LanguageChoice.filter(), F.message.as_("message")
+    )
+    router.message.register(language_expected, Onboarding.language, is_not_command)
+    router.message.register(municipality_typed, Onboarding.municipality, F.text, is_not_command)
+    router.message.register(municipality_expected, Onboarding.municipality, is_not_command)
+    router.callback_query.register(
+        municipality_chosen, Onboarding.municipality, MunicipalityChoice.filter()
+    )
+    router.callback_query.register(
+        municipality_skipped, Onboarding.municipality, OnboardingAction.filter(F.action == "skip")
+    )
+    router.message.register(consent_expected, Onboarding.consent, is_not_command)
+    router.callback_query.register(
+        consent_given,
+        Onboarding.consent,
+        OnboardingAction.filter(F.action.in_({"agree", "decline"})),
+        F.message.as_("message"),
+    )
+    return router

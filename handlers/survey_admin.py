@@ -15,19 +15,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.exports import FORMATS, export_questionnaire, file_name, municipality_namer
-from bot.i18n import format_number
 from bot.roles import IsCoordinator
 from bot.sender import quote
 from bot.settings import Settings
-from handlers.shared import answer_in_pieces, lang_of, questionnaire_or_list, refuse_old_button
+from handlers.shared import answer_in_pieces, questionnaire_or_list, refuse_old_button
+from knowledge.i18n import format_number
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.questionnaire import Questionnaire
 from knowledge.text import Lang
 from storage import surveys
 
-router = Router(name=__name__)
 # Exports hold members' answers: they are sent in private chats only, never in a group.
-router.message.filter(F.chat.type == "private")
 
 
 class ExportChoice(CallbackData, prefix="co-exp"):
@@ -37,17 +35,15 @@ class ExportChoice(CallbackData, prefix="co-exp"):
     personal: bool = False
 
 
-@router.message(Command("export"), IsCoordinator())
 async def export_command(
     message: Message,
     session: AsyncSession,
     questionnaires: Mapping[str, Questionnaire],
     municipalities: MunicipalityDirectory,
     settings: Settings,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """Send the answers as CSV and XLSX; with several questionnaires, ask which one first."""
-    lang = lang_of(locale)
     questionnaire = await questionnaire_or_list(
         message,
         questionnaires,
@@ -61,7 +57,6 @@ async def export_command(
         )
 
 
-@router.callback_query(ExportChoice.filter(), IsCoordinator(), F.message.as_("message"))
 async def export_chosen(
     query: CallbackQuery,
     message: Message,
@@ -70,7 +65,7 @@ async def export_chosen(
     questionnaires: Mapping[str, Questionnaire],
     municipalities: MunicipalityDirectory,
     settings: Settings,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """Export the questionnaire a coordinator chose (with contact details if asked)."""
     questionnaire = questionnaires.get(callback_data.q)
@@ -84,7 +79,7 @@ async def export_chosen(
         questionnaire,
         municipalities,
         settings,
-        lang_of(locale),
+        lang,
         personal=callback_data.personal,
     )
 
@@ -137,16 +132,14 @@ async def send_export(
     await message.answer(f"{summary}\n{note}", reply_markup=_personal_keyboard(questionnaire))
 
 
-@router.message(Command("stats"), IsCoordinator())
 async def stats_command(
     message: Message,
     session: AsyncSession,
     questionnaires: Mapping[str, Questionnaire],
     municipalities: MunicipalityDirectory,
-    locale: str,
+    lang: Lang,
 ) -> None:
     """Counts per questionnaire: submitted, updated, in progress, and per municipality."""
-    lang = lang_of(locale)
     if not questionnaires:
         await message.answer(_("There are no questionnaires at the moment."))
         return
@@ -173,3 +166,15 @@ async def stats_command(
                 lines.append(f"• {quote(label)}: {format_number(count, lang)}")
         blocks.append("\n".join(lines))
     await answer_in_pieces(message, "\n\n".join(blocks))
+
+
+def create_router() -> Router:
+    """This feature's router, new (handlers registered in the order they are asked)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(export_command, Command("export"), IsCoordinator())
+    router.callback_query.register(
+        export_chosen, ExportChoice.filter(), IsCoordinator(), F.message.as_("message")
+    )
+    router.message.register(stats_command, Command("stats"), IsCoordinator())
+    return router

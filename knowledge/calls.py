@@ -3,11 +3,10 @@
 A call's status (upcoming, open, closed) and "closes in N days" are never stored: they are
 worked out from `opens`, `closes` and NOW each time, and the dates are written in the reader's
 language, on the call's own clock. Texts come out plain (no HTML): callers escape them.
-Call `gettext` inside a language context (`I18n.use_locale`).
 
 A coordinator's call (/newcall) is typed in one language, which stands for all three; its
-dates are read from what was typed (`parse_local_time`) and its id is made from its title
-(`new_call_id`), unlike every id already in use.
+dates are read from what was typed (`knowledge.values.parse_local_time`) and its id is made
+from its title (`new_call_id`), unlike every id already in use.
 """
 
 from __future__ import annotations
@@ -18,13 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
-
-from bot.i18n import format_datetime
+from knowledge.i18n import format_datetime, translator
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.pack import Call, CallStatus, KnowledgePack
-from knowledge.text import LANGUAGES, fold
+from knowledge.text import LANGUAGES, Lang, fold
 
 # /calls still shows a call that closed this recently (marked as closed).
 RECENTLY_CLOSED = timedelta(days=365)
@@ -35,17 +31,16 @@ EVERYWHERE: Final = frozenset({"all", "everywhere", "visos", "visur", "visas", "
 # Longest id of a new call (callback data must stay within 64 bytes).
 ID_LENGTH: Final = 40
 
-_ISO_DATE = re.compile(r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})\.?(?:[ T]+(\d{1,2})[:.](\d{2}))?")
-_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})\.?(?:\s+(\d{1,2})[:.](\d{2}))?")
 
-
-def when(moment: datetime, call: Call, lang: str) -> str:
+def when(moment: datetime, call: Call, lang: Lang) -> str:
     """MOMENT as LANG writes it, on the call's clock."""
     return format_datetime(moment, lang, ZoneInfo(call.timezone))
 
 
-def status_line(call: Call, now: datetime, lang: str) -> str:
+def status_line(call: Call, now: datetime, lang: Lang) -> str:
     """Whether CALL is upcoming, open or closed at NOW, with its dates and days left."""
+    words = translator(lang)
+    _, ngettext = words.gettext, words.ngettext
     opens, closes = when(call.opens, call, lang), when(call.closes, call, lang)
     status = call.status(now)
     if status is CallStatus.UPCOMING:
@@ -66,8 +61,9 @@ def status_line(call: Call, now: datetime, lang: str) -> str:
     )
 
 
-def places(call: Call, municipalities: MunicipalityDirectory, lang: str) -> str:
+def places(call: Call, municipalities: MunicipalityDirectory, lang: Lang) -> str:
     """The municipalities a call is for, by name, or "all municipalities"."""
+    _ = translator(lang).gettext
     if not call.municipalities:
         return _("all municipalities")
     names = []
@@ -77,8 +73,9 @@ def places(call: Call, municipalities: MunicipalityDirectory, lang: str) -> str:
     return ", ".join(names)
 
 
-def describe(call: Call, now: datetime, lang: str, municipalities: MunicipalityDirectory) -> str:
+def describe(call: Call, now: datetime, lang: Lang, municipalities: MunicipalityDirectory) -> str:
     """Everything a member needs to know about CALL at NOW, in LANG."""
+    _ = translator(lang).gettext
     lines = [
         call.title[lang],
         status_line(call, now, lang),
@@ -95,8 +92,9 @@ def describe(call: Call, now: datetime, lang: str, municipalities: MunicipalityD
     return "\n".join(lines)
 
 
-def overview(calls: Iterable[Call], now: datetime, lang: str) -> str:
+def overview(calls: Iterable[Call], now: datetime, lang: Lang) -> str:
     """The /calls list: open and upcoming calls, then recently closed ones, never just empty."""
+    _ = translator(lang).gettext
     current: list[Call] = []
     closed: list[Call] = []
     for call in calls:
@@ -121,7 +119,7 @@ def overview(calls: Iterable[Call], now: datetime, lang: str) -> str:
     return "\n\n".join(parts)
 
 
-def _section(heading: str, calls: Sequence[Call], now: datetime, lang: str) -> str:
+def _section(heading: str, calls: Sequence[Call], now: datetime, lang: Lang) -> str:
     items = [f"• {call.title[lang]}\n  {status_line(call, now, lang)}" for call in calls]
     return "\n".join([heading, *items])
 
@@ -132,28 +130,6 @@ def _section(heading: str, calls: Sequence[Call], now: datetime, lang: str) -> s
 def means_everywhere(typed: str) -> bool:
     """Whether what was typed instead of a municipality means "all municipalities"."""
     return fold(typed.strip()) in EVERYWHERE
-
-
-def parse_local_time(text: str, *, end_of_day: bool) -> datetime | None:
-    """A typed date with an optional time (2027-03-31 23:59, 31.03.2027 23:59); None if bad.
-
-    A date alone means its first minute, or its last one with END_OF_DAY (a closing date).
-    """
-    text = text.strip()
-    match = _ISO_DATE.fullmatch(text)
-    if match:
-        year, month, day, hour, minute = match.groups()
-    else:
-        match = _DAY_FIRST.fullmatch(text)
-        if not match:
-            return None
-        day, month, year, hour, minute = match.groups()
-    if hour is None:
-        hour, minute = ("23", "59") if end_of_day else ("0", "0")
-    try:
-        return datetime(int(year), int(month), int(day), int(hour), int(minute))
-    except ValueError:
-        return None
 
 
 def pack_ids(pack: KnowledgePack) -> set[str]:
@@ -175,7 +151,7 @@ def new_call_id(title: str, taken: Container[str]) -> str:
 def draft_call(call_id: str, data: Mapping[str, Any]) -> Call:
     """The call the /newcall wizard's answers (DATA: texts, ISO moments) describe."""
 
-    def same(text: str) -> dict[str, str]:
+    def same(text: str) -> dict[Lang, str]:
         return dict.fromkeys(LANGUAGES, text)
 
     return Call(

@@ -32,6 +32,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from knowledge.i18n import N_, translator
 from knowledge.questionnaire import (
     AnswerValue,
     Kind,
@@ -55,10 +56,11 @@ class Submission(TypedDict):
 
 CellValue = str | int | float | date | datetime | None
 
-_META_HEADERS: Final[Mapping[str, Mapping[Lang, str]]] = {
-    "submitted_at": {"lt": "Pateikta", "lv": "Iesniegts", "en": "Submitted"},
-    "submission_language": {"lt": "Kalba", "lv": "Valoda", "en": "Language"},
-    "submission_municipality": {"lt": "Savivaldybė", "lv": "Pašvaldība", "en": "Municipality"},
+# The submission's own columns and their headers (translated in the catalogues).
+_META_HEADERS: Final[Mapping[str, str]] = {
+    "submitted_at": N_("Submitted"),
+    "submission_language": N_("Language"),
+    "submission_municipality": N_("Municipality"),
 }
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 _MIN_WIDTH = 10
@@ -81,7 +83,8 @@ def header(
     questionnaire: Questionnaire, *, lang: Lang, include_personal: bool = False
 ) -> list[str]:
     """The header row: "text [id]" for the submission columns and each exported question."""
-    meta = [f"{texts[lang]} [{column}]" for column, texts in _META_HEADERS.items()]
+    words = translator(lang)
+    meta = [f"{words.gettext(text)} [{column}]" for column, text in _META_HEADERS.items()]
     questions = exported_questions(questionnaire, include_personal=include_personal)
     return meta + [f"{question.text[lang]} [{question.id}]" for question in questions]
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Final
 
 from knowledge.search import QUESTION_WORDS, STOPWORDS
-from knowledge.text import LANGUAGES, fold
+from knowledge.text import LANGUAGES, Lang, fold
 
-_LETTERS: Final[Mapping[str, frozenset[str]]] = {
+_LETTERS: Final[Mapping[Lang, frozenset[str]]] = {
     "lt": frozenset("ąęėįų"),
     "lv": frozenset("āēģīķļņ"),
     "en": frozenset(),
@@ -25,7 +25,7 @@ _LETTER_WEIGHT: Final = 3
 _WORD: Final = re.compile(r"[^\W\d_]+")
 
 
-def _distinctive_words() -> dict[str, frozenset[str]]:
+def _distinctive_words() -> dict[Lang, frozenset[str]]:
     """Each language's stopwords and question words that the other two do not use."""
     words = {lang: STOPWORDS[lang] | QUESTION_WORDS[lang] for lang in LANGUAGES}
     return {
@@ -41,7 +41,7 @@ def _distinctive_words() -> dict[str, frozenset[str]]:
 _WORDS: Final = _distinctive_words()
 
 
-def detect_language(text: str) -> str | None:
+def detect_language(text: str) -> Lang | None:
     """The language (lt, lv or en) TEXT is most likely written in; None when unclear."""
     lowered = text.lower()
     scores = dict.fromkeys(LANGUAGES, 0)

@@ -8,10 +8,8 @@ that a coordinator editing the YAML by hand is told exactly where to look.
 
 from __future__ import annotations
 
-import difflib
 import enum
-import re
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from knowledge.text import LANGUAGES
+from knowledge.text import Lang
+from knowledge.values import normalise_url, parse_date, parse_local_time
+from knowledge.vocabulary import EMPTY_VOCABULARY, VOCABULARY_FILE, Vocabulary, read_vocabulary
 from knowledge.yamlfile import (
     Fields,
     KnowledgeFileError,
@@ -32,9 +32,8 @@ from knowledge.yamlfile import (
 )
 from knowledge.yamlfile import Problem as Problem  # callers and tests import it from here
 
-_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")
+# Entry and call ids stay short enough for a button's data (64 bytes) with room to spare.
+ID_MAX: Final = 48
 
 _FILE_KEYS: Final = ("source", "verified", "entries", "calls")
 _ENTRY_REQUIRED: Final = ("id", "questions", "answer")
@@ -73,8 +72,8 @@ class Entry:
 
     id: str
     tags: tuple[str, ...]
-    questions: Mapping[str, tuple[str, ...]]
-    answer: Mapping[str, str]
+    questions: Mapping[Lang, tuple[str, ...]]
+    answer: Mapping[Lang, str]
     source: Source
     verified: date
     file: str
@@ -99,17 +98,17 @@ class Call:
     """
 
     id: str
-    title: Mapping[str, str]
-    programme: Mapping[str, str]
-    funder: Mapping[str, str]
+    title: Mapping[Lang, str]
+    programme: Mapping[Lang, str]
+    funder: Mapping[Lang, str]
     opens: datetime
     closes: datetime
     timezone: str
-    who_may_apply: Mapping[str, str]
+    who_may_apply: Mapping[Lang, str]
     municipalities: tuple[str, ...]
     contact: str
     link: str
-    questions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    questions: Mapping[Lang, tuple[str, ...]] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     source: Source | None = None
     verified: date | None = None
@@ -153,6 +152,7 @@ class KnowledgePack:
 
     entries: tuple[Entry, ...]
     calls: tuple[Call, ...]
+    vocabulary: Vocabulary = EMPTY_VOCABULARY
     _entries_by_id: Mapping[str, Entry] = field(init=False, repr=False, compare=False)
     _calls_by_id: Mapping[str, Call] = field(init=False, repr=False, compare=False)
 
@@ -181,7 +181,7 @@ class KnowledgePack:
         calls = dict(self._calls_by_id)
         for call in extra_calls:
             calls[call.id] = call
-        return KnowledgePack(self.entries, tuple(calls.values()))
+        return KnowledgePack(self.entries, tuple(calls.values()), self.vocabulary)
 
 
 class PackError(KnowledgeFileError):
@@ -211,9 +211,14 @@ def _read_pack(folder: Path, municipalities: Container[str]) -> tuple[KnowledgeP
     entries: list[Entry] = []
     calls: list[Call] = []
     problems: list[Problem] = []
-    paths = yaml_files(folder)
+    paths = [path for path in yaml_files(folder) if path.name != VOCABULARY_FILE]
     if not paths:
         problems.append(Problem(folder.name, 0, "no knowledge pack files (*.yaml) here"))
+    vocabulary_path = folder / VOCABULARY_FILE
+    vocabulary, vocabulary_problems = read_vocabulary(
+        vocabulary_path, vocabulary_path.relative_to(folder.parent).as_posix()
+    )
+    problems.extend(vocabulary_problems)
     seen_ids: dict[str, str] = {}
     references: list[tuple[str, str, int, str]] = []
     call_ids: set[str] = set()
@@ -230,7 +235,7 @@ def _read_pack(folder: Path, municipalities: Container[str]) -> tuple[KnowledgeP
             problems.append(Problem(label, line, f"{ctx}: unknown call '{call_id}'"))
     if problems:
         return KnowledgePack((), ()), problems
-    return KnowledgePack(tuple(entries), tuple(calls)), problems
+    return KnowledgePack(tuple(entries), tuple(calls), vocabulary), problems
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,7 @@ class _FileReader(YamlFileReader):
         root = self.compose(path, context_line=True)
         if root is None:
             return
-        fields = self.fields(root, "file", required=(), optional=_FILE_KEYS)
+        fields = self.fields(root, "file", (), _FILE_KEYS)
         if fields is None:
             return
         if "entries" not in fields and "calls" not in fields:
@@ -283,11 +288,11 @@ class _FileReader(YamlFileReader):
 
     def entry(self, node: yaml.Node, position: int, defaults: _Defaults) -> Entry | None:
         ctx = self.context("entry", node, position)
-        fields = self.fields(node, ctx, required=_ENTRY_REQUIRED, optional=_ENTRY_OPTIONAL)
+        fields = self.fields(node, ctx, _ENTRY_REQUIRED, _ENTRY_OPTIONAL)
         if fields is None:
             return None
         before = len(self.problems)
-        entry_id = self.identifier(fields, ctx)
+        entry_id = self.entry_id(fields, ctx)
         tags = self.tags(fields, ctx)
         questions = self.given(
             fields, "questions", lambda key, value: self.question_lists(key, value, ctx)
@@ -320,11 +325,11 @@ class _FileReader(YamlFileReader):
 
     def call(self, node: yaml.Node, position: int, defaults: _Defaults) -> Call | None:
         ctx = self.context("call", node, position)
-        fields = self.fields(node, ctx, required=_CALL_REQUIRED, optional=_CALL_OPTIONAL)
+        fields = self.fields(node, ctx, _CALL_REQUIRED, _CALL_OPTIONAL)
         if fields is None:
             return None
         before = len(self.problems)
-        call_id = self.identifier(fields, ctx)
+        call_id = self.entry_id(fields, ctx)
         if call_id is not None:
             self.declared_calls.add(call_id)
         texts = {
@@ -338,7 +343,7 @@ class _FileReader(YamlFileReader):
         contact = self.given(
             fields, "contact", lambda _key, value: self.text(value, ctx, "contact")
         )
-        link = self.given(fields, "link", lambda _key, value: self.text(value, ctx, "link"))
+        link = self.given(fields, "link", lambda _key, value: self.link(value, ctx))
         questions = self.given(
             fields, "questions", lambda key, value: self.question_lists(key, value, ctx)
         )
@@ -415,7 +420,7 @@ class _FileReader(YamlFileReader):
         return self.optional(fields, "tags", lambda value: self.words(value, ctx, "tags")) or ()
 
     def source(self, node: yaml.Node, ctx: str) -> Source | None:
-        fields = self.fields(node, f"{ctx} source", required=("title", "seed"), optional=())
+        fields = self.fields(node, f"{ctx} source", ("title", "seed"), ())
         if fields is None or len(fields) < 2:
             return None
         title = self.text(fields["title"][1], ctx, "source.title")
@@ -434,47 +439,6 @@ class _FileReader(YamlFileReader):
                     return f"{kind} '{scalar(value)}'"
         return f"{kind} #{position}"
 
-    def fields(
-        self, node: yaml.Node, ctx: str, *, required: tuple[str, ...], optional: tuple[str, ...]
-    ) -> Fields | None:
-        """The known keys of a mapping; unknown, duplicate and missing keys are problems."""
-        if not isinstance(node, yaml.MappingNode):
-            self.report(node, f"{ctx}: expected a mapping of fields")
-            return None
-        known = (*required, *optional)
-        found: Fields = {}
-        for key, value in node.value:
-            name = scalar(key)
-            if name is None:
-                self.report(key, f"{ctx}: a key must be plain text")
-            elif name in found:
-                self.report(key, f"{ctx}: duplicate key '{name}'")
-            elif name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.report(key, f"{ctx}: unknown key '{name}'{hint}")
-            else:
-                found[name] = (key, value)
-        for name in required:
-            if name not in found:
-                self.report(node, f"{ctx}: missing required field '{name}'")
-        return found
-
-    def given(
-        self, fields: Fields, name: str, parse: Callable[[yaml.Node, yaml.Node], _T | None]
-    ) -> _T | None:
-        """Parse a required field from its key and value nodes (its absence is reported)."""
-        if name not in fields:
-            return None
-        key, value = fields[name]
-        return parse(key, value)
-
-    def optional(
-        self, fields: Fields, name: str, parse: Callable[[yaml.Node], _T | None]
-    ) -> _T | None:
-        """Parse an optional field from its value node; None when it is absent."""
-        return parse(fields[name][1]) if name in fields else None
-
     def items(self, fields: Fields, name: str) -> list[yaml.Node]:
         if name not in fields:
             return []
@@ -484,17 +448,13 @@ class _FileReader(YamlFileReader):
             return []
         return list(node.value)
 
-    def identifier(self, fields: Fields, ctx: str) -> str | None:
+    def entry_id(self, fields: Fields, ctx: str) -> str | None:
+        """The id of an entry or call: well formed, and used once in the whole pack."""
         if "id" not in fields:
             return None
         node = fields["id"][1]
-        value = scalar(node)
-        if value is None or not _ID.fullmatch(value):
-            self.report(
-                node,
-                f"{ctx}: bad id {value or ''!r} (use lowercase a-z, 0-9 and '-', "
-                "starting with a letter or digit)",
-            )
+        value = self.identifier(node, ctx, max_length=ID_MAX)
+        if value is None:
             return None
         where = f"{self.label}:{line_of(node)}"
         if value in self.seen_ids:
@@ -505,70 +465,9 @@ class _FileReader(YamlFileReader):
         self.seen_ids[value] = where
         return value
 
-    def text(self, node: yaml.Node, ctx: str, path: str) -> str | None:
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            self.report(node, f"{ctx}: {path} must be text")
-            return None
-        value = (scalar(node) or "").strip()
-        if not value:
-            self.report(node, f"{ctx}: {path} is empty")
-            return None
-        return value
-
-    def words(self, node: yaml.Node, ctx: str, path: str) -> tuple[str, ...] | None:
-        if not isinstance(node, yaml.SequenceNode):
-            self.report(node, f"{ctx}: {path} must be a list")
-            return None
-        words = [self.text(item, ctx, f"{path}[{index}]") for index, item in enumerate(node.value)]
-        if any(word is None for word in words):
-            return None
-        return tuple(word for word in words if word is not None)
-
-    def per_language(
-        self,
-        key: yaml.Node,
-        node: yaml.Node,
-        ctx: str,
-        parse: Callable[[yaml.Node, str], _T | None],
-    ) -> Mapping[str, _T] | None:
-        """A mapping from each of lt, lv and en to a value; all three are required."""
-        name = scalar(key)
-        if not isinstance(node, yaml.MappingNode):
-            self.report(node, f"{ctx}: {name} must map each language (lt, lv, en) to its text")
-            return None
-        result: dict[str, _T] = {}
-        complete = True
-        seen: set[str] = set()
-        for lang_node, value in node.value:
-            lang = scalar(lang_node)
-            if lang not in LANGUAGES:
-                self.report(
-                    lang_node, f"{ctx}: unknown language {lang!r} in {name} (use lt, lv, en)"
-                )
-                complete = False
-                continue
-            if lang in seen:
-                self.report(lang_node, f"{ctx}: duplicate key '{lang}' in {name}")
-                complete = False
-                continue
-            seen.add(lang)
-            parsed = parse(value, f"{name}.{lang}")
-            if parsed is None:
-                complete = False
-            else:
-                result[lang] = parsed
-        for lang in LANGUAGES:
-            if lang not in seen:
-                self.report(key, f"{ctx}: {name} is missing language '{lang}'")
-                complete = False
-        return MappingProxyType(result) if complete else None
-
-    def texts(self, key: yaml.Node, node: yaml.Node, ctx: str) -> Mapping[str, str] | None:
-        return self.per_language(key, node, ctx, lambda value, path: self.text(value, ctx, path))
-
     def question_lists(
         self, key: yaml.Node, node: yaml.Node, ctx: str
-    ) -> Mapping[str, tuple[str, ...]] | None:
+    ) -> Mapping[Lang, tuple[str, ...]] | None:
         def questions(value: yaml.Node, path: str) -> tuple[str, ...] | None:
             asked = self.words(value, ctx, path)
             if asked == ():
@@ -591,26 +490,31 @@ class _FileReader(YamlFileReader):
 
     def day(self, node: yaml.Node, ctx: str) -> date | None:
         raw = scalar(node) or ""
-        try:
-            if not _DATE.fullmatch(raw):
-                raise ValueError(raw)
-            return date.fromisoformat(raw)
-        except ValueError:
+        day = parse_date(raw, iso_only=True)
+        if day is None:
             self.report(node, f"{ctx}: bad date {raw!r} (expected YYYY-MM-DD)")
-            return None
+        return day
 
     def local_time(self, node: yaml.Node, ctx: str) -> datetime | None:
         raw = scalar(node) or ""
-        try:
-            if not _LOCAL_TIME.fullmatch(raw):
-                raise ValueError(raw)
-            return datetime.fromisoformat(raw)
-        except ValueError:
+        moment = parse_local_time(raw, iso_only=True)
+        if moment is None:
             self.report(
                 node,
                 f"{ctx}: bad date and time {raw!r} (expected local time like 2021-08-27T23:59)",
             )
+        return moment
+
+    def link(self, node: yaml.Node, ctx: str) -> str | None:
+        """A call's web page: an http(s) address (a bare domain gets https://)."""
+        raw = self.text(node, ctx, "link")
+        if raw is None:
             return None
+        url = normalise_url(raw)
+        if not url:
+            self.report(node, f"{ctx}: link {raw!r} is not an http(s) web address")
+            return None
+        return url
 
     def zone(self, node: yaml.Node, ctx: str) -> ZoneInfo | None:
         raw = scalar(node) or ""

@@ -58,12 +58,27 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, Literal, NamedTuple, TypeAlias, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from babel.numbers import format_decimal
 
+from knowledge.i18n import (
+    N_,
+    LazyText,
+    TranslatedText,
+    format_number,
+    lazy_gettext,
+    lazy_ngettext,
+    translator,
+)
 from knowledge.text import LANGUAGES, Lang, fold
+from knowledge.values import (
+    DateProblem,
+    normalise_email,
+    normalise_phone,
+    normalise_url,
+    parse_date,
+    read_date,
+)
 from knowledge.yamlfile import (
     Fields,
     KnowledgeFileError,
@@ -73,8 +88,6 @@ from knowledge.yamlfile import (
     yaml_files,
 )
 from knowledge.yamlfile import Problem as Problem  # callers and tests import it from here
-
-LANGS: Final = LANGUAGES
 
 AnswerValue: TypeAlias = str | int | float | bool | list[str] | None
 # Known municipality ids, or a resolver that turns what a member typed into an id (None: unknown).
@@ -92,7 +105,8 @@ RESERVED_IDS: Final = frozenset({"submitted_at", "submission_language", "submiss
 SHORT_TEXT_MAX: Final = 200
 LONG_TEXT_MAX: Final = 2000
 SCALE_MAX: Final = 5
-_ID_MAX = 24
+# Questionnaire, question and option ids are short, so that all of them fit in a button's data.
+ID_MAX: Final = 24
 
 
 class Kind(StrEnum):
@@ -296,7 +310,6 @@ def _read(path: Path, label: str | None) -> tuple[Questionnaire | None, list[Pro
     return (questionnaire if not problems else None), problems
 
 
-_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _TOP_REQUIRED: Final = ("id", "version", "title", "intro", "closing", "consent", "questions")
 _TOP_OPTIONAL: Final = ("directory_consent",)
 _QUESTION_REQUIRED: Final = ("id", "kind", "text")
@@ -318,10 +331,6 @@ class _Parsed:
 class _FileReader(YamlFileReader):
     """Walks the YAML nodes of one questionnaire file, collecting problems with their lines."""
 
-    def __init__(self, label: str) -> None:
-        super().__init__(label)
-        self.constructor = yaml.constructor.SafeConstructor()
-
     def read(self, path: Path) -> Questionnaire | None:
         try:
             root = self.compose(path)
@@ -330,93 +339,14 @@ class _FileReader(YamlFileReader):
             return None
         return self.questionnaire(root) if root is not None else None
 
-    # -- generic pieces ------------------------------------------------------------------------
-
-    def fields(
-        self, node: yaml.Node, where: str, required: Sequence[str], optional: Sequence[str]
-    ) -> Fields | None:
-        """The fields of a mapping node by name, reporting unknown, repeated and missing ones."""
-        if not isinstance(node, yaml.MappingNode):
-            self.report(node, f"{where}: expected a mapping of fields")
-            return None
-        found: Fields = {}
-        for key_node, value_node in node.value:
-            key = scalar(key_node)
-            if key is None:
-                self.report(key_node, f"{where}: field names must be plain words")
-            elif key in found:
-                first = line_of(found[key][0])
-                self.report(key_node, f"{where}: field {key!r} repeated (first at line {first})")
-            elif key not in required and key not in optional:
-                self.report(key_node, f"{where}: unknown field {key!r}")
-            else:
-                found[key] = (key_node, value_node)
-        for key in required:
-            if key not in found:
-                self.report(node, f"{where}: missing field {key!r}")
-        return found
-
-    def texts(self, field: tuple[yaml.Node, yaml.Node], where: str, name: str) -> dict[Lang, str]:
-        """A text in lt, lv and en; reports each missing or empty language at the field's line."""
-        key, node = field
-        if not isinstance(node, yaml.MappingNode):
-            self.report(key, f"{where}: {name} must give a text for each of lt, lv, en")
-            return {}
-        texts: dict[Lang, str] = {}
-        for key_node, value_node in node.value:
-            lang = scalar(key_node)
-            value = scalar(value_node)
-            if lang not in LANGS:
-                self.report(key_node, f"{where}: {name} in unknown language {lang!r}")
-            elif value is None or not value.strip():
-                self.report(value_node, f"{where}: empty {name} in {lang}")
-            else:
-                texts[lang] = value.strip()
-        for lang in LANGS:
-            if lang not in texts and not any(scalar(k) == lang for k, _ in node.value):
-                self.report(key, f"{where}: missing {name} in {lang}")
-        return texts
-
-    def ident(self, node: yaml.Node, where: str, name: str) -> str | None:
-        value = scalar(node)
-        if value is None or not _ID_PATTERN.fullmatch(value) or len(value) > _ID_MAX:
-            self.report(
-                node,
-                f"{where}: {name} must be {_ID_MAX} or fewer lowercase letters, digits, "
-                f"'-' or '_' (got {value!r})",
-            )
-            return None
-        return value
-
-    def value(self, node: yaml.Node) -> object:
-        return self.constructor.construct_object(node, deep=True)
-
-    def flag(self, fields: Fields, name: str, where: str, default: bool) -> bool:
-        if name not in fields:
-            return default
-        node = fields[name][1]
-        value = self.value(node) if isinstance(node, yaml.ScalarNode) else None
-        if not isinstance(value, bool):
-            self.report(node, f"{where}: {name} must be true or false")
-            return default
-        return value
-
-    def number(self, node: yaml.Node, where: str, name: str) -> int | float | None:
-        value = self.value(node) if isinstance(node, yaml.ScalarNode) else None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.report(node, f"{where}: {name} must be a number (got {scalar(node)!r})")
-            return None
-        return value
-
     def date_bound(self, node: yaml.Node, where: str, name: str) -> DateBound | None:
         text = scalar(node)
         if text == "today":
             return "today"
-        try:
-            return date.fromisoformat(text or "")
-        except ValueError:
+        day = parse_date(text or "")
+        if day is None:
             self.report(node, f"{where}: {name} must be a date like 2024-05-31 or 'today'")
-            return None
+        return day
 
     # -- the file ------------------------------------------------------------------------------
 
@@ -425,7 +355,9 @@ class _FileReader(YamlFileReader):
         if fields is None:
             return None
         questionnaire_id = (
-            self.ident(fields["id"][1], "questionnaire", "id") if "id" in fields else None
+            self.identifier(fields["id"][1], "questionnaire", max_length=ID_MAX)
+            if "id" in fields
+            else None
         )
         version = 0
         if "version" in fields:
@@ -435,10 +367,10 @@ class _FileReader(YamlFileReader):
                 self.report(node, "questionnaire: version must be a whole number from 1")
             else:
                 version = raw
-        texts: dict[str, dict[Lang, str]] = {}
+        texts: dict[str, Mapping[Lang, str]] = {}
         for name in ("title", "intro", "closing", "consent"):
             if name in fields:
-                texts[name] = self.texts(fields[name], "questionnaire", name)
+                texts[name] = self.texts(*fields[name], "questionnaire") or {}
         questions = self.questions(fields["questions"][1]) if "questions" in fields else ()
         directory_consent = None
         if "directory_consent" in fields:
@@ -505,7 +437,9 @@ class _FileReader(YamlFileReader):
         fields = self.fields(node, where, _QUESTION_REQUIRED, _QUESTION_OPTIONAL)
         if fields is None:
             return None
-        question_id = self.ident(fields["id"][1], where, "id") if "id" in fields else None
+        question_id = (
+            self.identifier(fields["id"][1], where, max_length=ID_MAX) if "id" in fields else None
+        )
         if question_id in RESERVED_IDS:
             self.report(fields["id"][1], f"{where}: id {question_id!r} is reserved for exports")
         kind: Kind | None = None
@@ -518,13 +452,17 @@ class _FileReader(YamlFileReader):
                 self.report(
                     fields["kind"][1], f"{where}: unknown kind {raw_kind!r}; known kinds: {known}"
                 )
-        text = self.texts(fields["text"], where, "text") if "text" in fields else {}
-        help_text = self.texts(fields["help"], where, "help") if "help" in fields else None
-        error = self.texts(fields["error"], where, "error") if "error" in fields else None
+        text = self.texts(*fields["text"], where) if "text" in fields else None
+        help_text = self.optional(
+            fields, "help", lambda node: self.texts(fields["help"][0], node, where)
+        )
+        error = self.optional(
+            fields, "error", lambda node: self.texts(fields["error"][0], node, where)
+        )
         question = Question(
             id=question_id or f"#{number}",
             kind=kind or Kind.SHORT_TEXT,
-            text=text,
+            text=text or {},
             required=self.flag(fields, "required", where, True),
             help=help_text,
             error=error,
@@ -600,7 +538,9 @@ class _FileReader(YamlFileReader):
             fields = self.fields(item, f"{where}, option #{number}", ("id", "text"), ("exclusive",))
             if fields is None or "id" not in fields:
                 continue
-            option_id = self.ident(fields["id"][1], f"{where}, option #{number}", "id")
+            option_id = self.identifier(
+                fields["id"][1], f"{where}, option #{number}", max_length=ID_MAX
+            )
             if option_id is None:
                 continue
             option_where = f"{where}, option {option_id!r}"
@@ -612,7 +552,7 @@ class _FileReader(YamlFileReader):
                 )
                 continue
             first_line[option_id] = line_of(fields["id"][1])
-            text = self.texts(fields["text"], option_where, "text") if "text" in fields else {}
+            text = (self.texts(*fields["text"], option_where) if "text" in fields else None) or {}
             exclusive = self.flag(fields, "exclusive", option_where, False)
             options.append(Option(option_id, text, exclusive))
         return tuple(options)
@@ -718,183 +658,68 @@ class Answer:
 
 @dataclass(frozen=True)
 class Invalid:
-    """A rejected answer, with the reason in every language."""
+    """A rejected answer, with the reason: a catalogue message, or the question's own texts."""
 
-    messages: Mapping[Lang, str]
+    reason: LazyText | Mapping[Lang, str]
 
     def message(self, lang: Lang) -> str:
         """The reason in LANG."""
-        return self.messages[lang]
+        if isinstance(self.reason, LazyText):
+            return self.reason.render(lang)
+        return self.reason[lang]
+
+    @property
+    def messages(self) -> dict[Lang, str]:
+        """The reason in every language."""
+        return {lang: self.message(lang) for lang in LANGUAGES}
 
 
-_MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
-    "empty": {
-        "lt": "Atsakymas negali būti tuščias.",
-        "lv": "Atbilde nevar būt tukša.",
-        "en": "The answer cannot be empty.",
-    },
-    "too_long": {
-        "lt": "Atsakymas per ilgas (simbolių skaičius: {length}, leidžiama daugiausia {max}).",
-        "lv": "Atbilde ir pārāk gara (rakstzīmju skaits: {length}, atļauts ne vairāk kā {max}).",
-        "en": "The answer is too long ({length} characters, at most {max} allowed).",
-    },
-    "too_short": {
-        "lt": "Atsakymas per trumpas (simbolių skaičius: {length}, reikia bent {min}).",
-        "lv": "Atbilde ir pārāk īsa (rakstzīmju skaits: {length}, vajag vismaz {min}).",
-        "en": "The answer is too short ({length} characters, at least {min} needed).",
-    },
-    "not_number": {
-        "lt": "Įrašykite skaičių, pavyzdžiui, 12.",
-        "lv": "Ierakstiet skaitli, piemēram, 12.",
-        "en": "Please enter a number, for example 12.",
-    },
-    "not_whole": {
-        "lt": "Įrašykite sveikąjį skaičių (be trupmeninės dalies).",
-        "lv": "Ierakstiet veselu skaitli (bez decimāldaļas).",
-        "en": "Please enter a whole number.",
-    },
-    "too_small": {
-        "lt": "Skaičius turi būti ne mažesnis kaip {min}.",
-        "lv": "Skaitlim jābūt ne mazākam par {min}.",
-        "en": "The number must be at least {min}.",
-    },
-    "too_large": {
-        "lt": "Skaičius turi būti ne didesnis kaip {max}.",
-        "lv": "Skaitlim jābūt ne lielākam par {max}.",
-        "en": "The number must be at most {max}.",
-    },
-    "not_date": {
-        "lt": "Įrašykite datą, pavyzdžiui, 2024-05-31 arba 31.05.2024.",
-        "lv": "Ierakstiet datumu, piemēram, 2024-05-31 vai 31.05.2024.",
-        "en": "Please enter a date, for example 2024-05-31 or 31.05.2024.",
-    },
-    "no_such_date": {
-        "lt": "Tokios datos kalendoriuje nėra.",
-        "lv": "Šāda datuma kalendārā nav.",
-        "en": "That date does not exist in the calendar.",
-    },
-    "too_early": {
-        "lt": "Data turi būti ne ankstesnė kaip {min}.",
-        "lv": "Datumam jābūt ne agrākam par {min}.",
-        "en": "The date must be on or after {min}.",
-    },
-    "too_late": {
-        "lt": "Data turi būti ne vėlesnė kaip {max}.",
-        "lv": "Datumam jābūt ne vēlākam par {max}.",
-        "en": "The date must be on or before {max}.",
-    },
-    "not_email": {
-        "lt": "Tai neatrodo kaip el. pašto adresas. Pavyzdys: vardas@bendruomene.lt",
-        "lv": "Tas neizskatās pēc e-pasta adreses. Piemērs: vards@biedriba.lv",
-        "en": "That does not look like an e-mail address. Example: name@community.org",
-    },
-    "not_phone": {
-        "lt": "Įrašykite telefono numerį, pavyzdžiui, +370 612 34567 arba +371 2012 3456.",
-        "lv": "Ierakstiet tālruņa numuru, piemēram, +371 2012 3456 vai +370 612 34567.",
-        "en": "Please enter a phone number, for example +370 612 34567 or +371 2012 3456.",
-    },
-    "phone_country": {
-        "lt": "Nurodykite šalies kodą: +370 (Lietuva) arba +371 (Latvija).",
-        "lv": "Norādiet valsts kodu: +371 (Latvija) vai +370 (Lietuva).",
-        "en": "Please add the country code: +370 (Lithuania) or +371 (Latvia).",
-    },
-    "not_url": {
-        "lt": "Įrašykite svetainės adresą, pavyzdžiui, 3sektorius.lt arba https://www.example.lt.",
-        "lv": "Ierakstiet tīmekļa vietnes adresi, piemēram, example.lv vai https://www.example.lv.",
-        "en": "Please enter a website address, for example example.org or https://www.example.org.",
-    },
-    "url_scheme": {
-        "lt": "Leidžiami tik http ir https adresai.",
-        "lv": "Atļautas tikai http un https adreses.",
-        "en": "Only http and https addresses are allowed.",
-    },
-    "unknown_municipality": {
-        "lt": "Tokios savivaldybės neradome. Pasirinkite ją iš sąrašo.",
-        "lv": "Šādu pašvaldību neatradām. Izvēlieties to no saraksta.",
-        "en": "We could not find that municipality. Please choose it from the list.",
-    },
-    "yes_no": {
-        "lt": "Atsakykite „taip“ arba „ne“.",
-        "lv": "Atbildiet „jā“ vai „nē“.",
-        "en": "Please answer “yes” or “no”.",
-    },
-    "scale": {
-        "lt": "Pasirinkite skaičių nuo 1 iki 5.",
-        "lv": "Izvēlieties skaitli no 1 līdz 5.",
-        "en": "Please choose a number from 1 to 5.",
-    },
-    "choose_one": {
-        "lt": "Pasirinkite vieną iš pateiktų atsakymų.",
-        "lv": "Izvēlieties vienu no piedāvātajām atbildēm.",
-        "en": "Please choose one of the options.",
-    },
-    "choose_some": {
-        "lt": "Pasirinkite bent vieną atsakymą.",
-        "lv": "Izvēlieties vismaz vienu atbildi.",
-        "en": "Please choose at least one option.",
-    },
-    "unknown_option": {
-        "lt": "Tokio atsakymo varianto nėra, pasirinkite iš pateiktų.",
-        "lv": "Šāda atbilžu varianta nav, izvēlieties kādu no piedāvātajiem.",
-        "en": "There is no such option; please choose one of those offered.",
-    },
-    "exclusive": {
-        "lt": "Atsakymo „{option}“ negalima pasirinkti kartu su kitais.",
-        "lv": "Atbildi „{option}“ nevar izvēlēties kopā ar citām.",
-        "en": "“{option}” cannot be chosen together with other options.",
-    },
-    "required": {
-        "lt": "Į šį klausimą atsakyti privaloma, jo praleisti negalima.",
-        "lv": "Šis jautājums ir obligāts, to nevar izlaist.",
-        "en": "This question is required and cannot be skipped.",
-    },
-    "not_asked": {
-        "lt": "Šis klausimas dabar neužduodamas.",
-        "lv": "Šis jautājums pašlaik netiek uzdots.",
-        "en": "This question is not asked any more.",
-    },
-}
+_EMPTY: Final = lazy_gettext("The answer cannot be empty.")
+_NOT_NUMBER: Final = lazy_gettext("Please enter a number, for example 12.")
+_NOT_WHOLE: Final = lazy_gettext("Please enter a whole number.")
+_NOT_DATE: Final = lazy_gettext("Please enter a date, for example 2024-05-31 or 31.05.2024.")
+_NO_SUCH_DATE: Final = lazy_gettext("That date does not exist in the calendar.")
+_NOT_EMAIL: Final = lazy_gettext(
+    "That does not look like an e-mail address. Example: name@community.org"
+)
+_NOT_PHONE: Final = lazy_gettext(
+    "Please enter a phone number, for example +370 612 34567 or +371 2012 3456."
+)
+_PHONE_COUNTRY: Final = lazy_gettext(
+    "Please add the country code: +370 (Lithuania) or +371 (Latvia)."
+)
+_NOT_URL: Final = lazy_gettext(
+    "Please enter a website address, for example example.org or https://www.example.org."
+)
+_URL_SCHEME: Final = lazy_gettext("Only http and https addresses are allowed.")
+_UNKNOWN_MUNICIPALITY: Final = lazy_gettext(
+    "We could not find that municipality. Please choose it from the list."
+)
+_YES_NO: Final = lazy_gettext("Please answer “yes” or “no”.")
+_SCALE: Final = lazy_gettext("Please choose a number from 1 to 5.")
+_CHOOSE_ONE: Final = lazy_gettext("Please choose one of the options.")
+_CHOOSE_SOME: Final = lazy_gettext("Please choose at least one option.")
+_UNKNOWN_OPTION: Final = lazy_gettext(
+    "There is no such option; please choose one of those offered."
+)
+_REQUIRED: Final = lazy_gettext("This question is required and cannot be skipped.")
+_NOT_ASKED: Final = lazy_gettext("This question is not asked any more.")
 
-_YES_NO_WORDS: Final[Mapping[Lang, tuple[str, str]]] = {
-    "lt": ("Taip", "Ne"),
-    "lv": ("Jā", "Nē"),
-    "en": ("Yes", "No"),
-}
 _YES_NO_OPTIONS: Final = (
-    Option("yes", {lang: words[0] for lang, words in _YES_NO_WORDS.items()}),
-    Option("no", {lang: words[1] for lang, words in _YES_NO_WORDS.items()}),
+    Option("yes", TranslatedText(N_("Yes"))),
+    Option("no", TranslatedText(N_("No"))),
 )
 _SCALE_OPTIONS: Final = tuple(
-    Option(str(n), dict.fromkeys(LANGS, str(n))) for n in range(1, SCALE_MAX + 1)
+    Option(str(n), dict.fromkeys(LANGUAGES, str(n))) for n in range(1, SCALE_MAX + 1)
 )
-_SKIPPED: Final[Mapping[Lang, str]] = {"lt": "(praleista)", "lv": "(izlaists)", "en": "(skipped)"}
 # Folded (lower-case, no diacritics): "jā" -> "ja", "nē" -> "ne".
 _YES: Final = frozenset({"taip", "t", "ja", "yes", "y", "true"})
 _NO: Final = frozenset({"ne", "n", "no", "false"})
 
 
-def _number_text(value: int | float | Decimal, lang: Lang) -> str:
-    return format_decimal(value, locale=lang)
-
-
-def _shown(value: object, lang: Lang) -> object:
-    """A message parameter as a reader of LANG sees it: numbers localised, texts translated."""
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return _number_text(value, lang)
-    if isinstance(value, Mapping):
-        return value[lang]
-    return value
-
-
-def _invalid(question: Question, reason: str, **params: object) -> Invalid:
-    """A rejection: the question's own `error` text if it has one, else the built-in message."""
-    if question.error is not None:
-        return Invalid(question.error)
-    messages: dict[Lang, str] = {}
-    for lang in LANGS:
-        shown = {name: _shown(value, lang) for name, value in params.items()}
-        messages[lang] = _MESSAGES[reason][lang].format(**shown)
-    return Invalid(messages)
+def _invalid(question: Question, reason: LazyText) -> Invalid:
+    """A rejection: the question's own `error` text if it has one, else REASON."""
+    return Invalid(question.error if question.error is not None else reason)
 
 
 def validate_answer(
@@ -907,13 +732,13 @@ def validate_answer(
     """Check and normalise what a member typed as the answer to QUESTION."""
     text = raw_text.strip()
     if not text:
-        return _invalid(question, "empty")
+        return _invalid(question, _EMPTY)
     kind = question.kind
     if kind in _TEXT_KINDS:
         return _text_answer(question, text)
     if kind is Kind.SINGLE_CHOICE:
         option = _match_option(question, text)
-        return Answer(option.id) if option else _invalid(question, "choose_one")
+        return Answer(option.id) if option else _invalid(question, _CHOOSE_ONE)
     if kind is Kind.MULTIPLE_CHOICE:
         return _multiple_answer(question, text)
     if kind is Kind.NUMBER:
@@ -922,7 +747,7 @@ def validate_answer(
         return _date_answer(question, text, today or date.today())
     if kind is Kind.EMAIL:
         email = normalise_email(text)
-        return Answer(email) if email else _invalid(question, "not_email")
+        return Answer(email) if email else _invalid(question, _NOT_EMAIL)
     if kind is Kind.PHONE:
         return _phone_answer(question, text)
     if kind is Kind.URL:
@@ -937,9 +762,9 @@ def validate_answer(
             return Answer(True)
         if word in _NO:
             return Answer(False)
-        return _invalid(question, "yes_no")
+        return _invalid(question, _YES_NO)
     if kind is Kind.SCALE:
-        return Answer(int(text)) if re.fullmatch(r"[1-5]", text) else _invalid(question, "scale")
+        return Answer(int(text)) if re.fullmatch(r"[1-5]", text) else _invalid(question, _SCALE)
     raise ValueError(f"question {question.id!r} has an unknown kind {kind!r}")
 
 
@@ -948,7 +773,7 @@ def choose_option(question: Question, option_id: str) -> Answer | Invalid:
     if question.kind is Kind.MULTIPLE_CHOICE or not question.choices:
         raise ValueError(f"question {question.id!r} ({question.kind}) has no single-choice buttons")
     if question.option(option_id) is None:
-        return _invalid(question, "unknown_option")
+        return _invalid(question, _UNKNOWN_OPTION)
     if question.kind is Kind.YES_NO:
         return Answer(option_id == "yes")
     if question.kind is Kind.SCALE:
@@ -964,7 +789,7 @@ def toggle_option(
         raise ValueError(f"question {question.id!r} ({question.kind}) is not multiple choice")
     option = question.option(option_id)
     if option is None:
-        return _invalid(question, "unknown_option")
+        return _invalid(question, _UNKNOWN_OPTION)
     chosen = set(selected)
     if option_id in chosen:
         chosen.discard(option_id)
@@ -984,38 +809,38 @@ def validate_value(
 ) -> Answer | Invalid:
     """Check a stored or assembled answer VALUE (municipality ids only when they are given)."""
     if value is None:
-        return _invalid(question, "required") if question.required else Answer(None)
+        return _invalid(question, _REQUIRED) if question.required else Answer(None)
     kind = question.kind
     if kind in (Kind.SINGLE_CHOICE, Kind.YES_NO, Kind.SCALE):
         if kind is Kind.YES_NO:
-            return Answer(value) if isinstance(value, bool) else _invalid(question, "yes_no")
+            return Answer(value) if isinstance(value, bool) else _invalid(question, _YES_NO)
         if kind is Kind.SCALE:
             if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= SCALE_MAX:
                 return Answer(value)
-            return _invalid(question, "scale")
+            return _invalid(question, _SCALE)
         if isinstance(value, str) and question.option(value) is not None:
             return Answer(value)
-        return _invalid(question, "unknown_option")
+        return _invalid(question, _UNKNOWN_OPTION)
     if kind is Kind.MULTIPLE_CHOICE:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            return _invalid(question, "choose_some")
+            return _invalid(question, _CHOOSE_SOME)
         return _check_selection(question, [str(item) for item in value])
     if kind is Kind.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return _invalid(question, "not_number")
+            return _invalid(question, _NOT_NUMBER)
         try:
             number = Decimal(str(value))
         except InvalidOperation:
-            return _invalid(question, "not_number")
+            return _invalid(question, _NOT_NUMBER)
         return (
             _check_number(question, number)
             if number.is_finite()
-            else _invalid(question, "not_number")
+            else _invalid(question, _NOT_NUMBER)
         )
     if not isinstance(value, str):
-        return _invalid(question, "empty")
+        return _invalid(question, _EMPTY)
     if kind is Kind.MUNICIPALITY and municipalities is None:
-        return Answer(value) if value else _invalid(question, "unknown_municipality")
+        return Answer(value) if value else _invalid(question, _UNKNOWN_MUNICIPALITY)
     return validate_answer(question, value, municipalities=municipalities, today=today)
 
 
@@ -1031,9 +856,27 @@ def _text_answer(question: Question, text: str) -> Answer | Invalid:
     text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable())
     length = len(text)
     if length > question.max_length:
-        return _invalid(question, "too_long", length=length, max=question.max_length)
+        return _invalid(
+            question,
+            lazy_ngettext(
+                "The answer is too long ({length} character, at most {max} allowed).",
+                "The answer is too long ({length} characters, at most {max} allowed).",
+                length,
+                length=length,
+                max=question.max_length,
+            ),
+        )
     if length < question.min_length:
-        return _invalid(question, "too_short", length=length, min=question.min_length)
+        return _invalid(
+            question,
+            lazy_ngettext(
+                "The answer is too short ({length} character, at least {min} needed).",
+                "The answer is too short ({length} characters, at least {min} needed).",
+                length,
+                length=length,
+                min=question.min_length,
+            ),
+        )
     return Answer(text)
 
 
@@ -1058,30 +901,39 @@ def _multiple_answer(question: Question, text: str) -> Answer | Invalid:
             continue
         option = _match_option(question, part)
         if option is None:
-            return _invalid(question, "unknown_option")
+            return _invalid(question, _UNKNOWN_OPTION)
         chosen.append(option.id)
     return _check_selection(question, chosen)
 
 
 def _check_selection(question: Question, chosen: list[str]) -> Answer | Invalid:
     if not chosen:
-        return _invalid(question, "choose_some")
+        return _invalid(question, _CHOOSE_SOME)
     if any(question.option(item) is None for item in chosen):
-        return _invalid(question, "unknown_option")
+        return _invalid(question, _UNKNOWN_OPTION)
     unique = set(chosen)
     for option in question.options:
         if option.exclusive and option.id in unique and len(unique) > 1:
-            return _invalid(question, "exclusive", option=option.text)
+            return _invalid(
+                question,
+                lazy_gettext(
+                    "“{option}” cannot be chosen together with other options.", option=option.text
+                ),
+            )
     return Answer([o.id for o in question.options if o.id in unique])
 
 
 def _check_number(question: Question, number: Decimal) -> Answer | Invalid:
     if question.integer and number != number.to_integral_value():
-        return _invalid(question, "not_whole")
+        return _invalid(question, _NOT_WHOLE)
     if question.minimum is not None and number < Decimal(str(question.minimum)):
-        return _invalid(question, "too_small", min=question.minimum)
+        return _invalid(
+            question, lazy_gettext("The number must be at least {min}.", min=question.minimum)
+        )
     if question.maximum is not None and number > Decimal(str(question.maximum)):
-        return _invalid(question, "too_large", max=question.maximum)
+        return _invalid(
+            question, lazy_gettext("The number must be at most {max}.", max=question.maximum)
+        )
     return Answer(int(number) if question.integer else float(number))
 
 
@@ -1090,163 +942,43 @@ def _number_answer(question: Question, text: str) -> Answer | Invalid:
     cleaned = re.sub(r"[\s\u00a0\u202f]", "", text).replace("\u2212", "-")
     match = re.fullmatch(r"([+-]?\d{1,15})(?:[.,](\d{1,6}))?", cleaned)
     if match is None:
-        return _invalid(question, "not_number")
+        return _invalid(question, _NOT_NUMBER)
     whole, fraction = match.groups()
     number = Decimal(f"{whole}.{fraction}" if fraction else whole)
     return _check_number(question, number)
 
 
-_DATE_FORMATS: Final = (
-    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), ("y", "m", "d")),
-    (re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})\.?"), ("y", "m", "d")),
-    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})\.?"), ("d", "m", "y")),
-)
-
-
-def parse_date(text: str) -> date | None:
-    """A date written as 2024-05-31, 2024.05.31 or 31.05.2024; None if it is not one."""
-    for pattern, order in _DATE_FORMATS:
-        match = pattern.fullmatch(text.strip())
-        if match:
-            parts = dict(zip(order, (int(group) for group in match.groups()), strict=True))
-            try:
-                return date(parts["y"], parts["m"], parts["d"])
-            except ValueError:
-                return None
-    return None
-
-
 def _date_answer(question: Question, text: str, today: date) -> Answer | Invalid:
-    if not any(pattern.fullmatch(text) for pattern, _ in _DATE_FORMATS):
-        return _invalid(question, "not_date")
-    day = parse_date(text)
-    if day is None:
-        return _invalid(question, "no_such_date")
+    day = read_date(text)
+    if day is DateProblem.NOT_A_DATE:
+        return _invalid(question, _NOT_DATE)
+    if day is DateProblem.NO_SUCH_DAY:
+        return _invalid(question, _NO_SUCH_DATE)
     earliest = today if question.earliest == "today" else question.earliest
     latest = today if question.latest == "today" else question.latest
     if isinstance(earliest, date) and day < earliest:
-        return _invalid(question, "too_early", min=earliest.isoformat())
+        return _invalid(
+            question, lazy_gettext("The date must be on or after {min}.", min=earliest.isoformat())
+        )
     if isinstance(latest, date) and day > latest:
-        return _invalid(question, "too_late", max=latest.isoformat())
+        return _invalid(
+            question, lazy_gettext("The date must be on or before {max}.", max=latest.isoformat())
+        )
     return Answer(day.isoformat())
-
-
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-
-
-def _domain(host: str) -> str | None:
-    """HOST lower-cased if it is a public domain name (IDN allowed, dotted, real TLD)."""
-    host = host.lower()
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
-    labels = ascii_host.split(".")
-    if len(ascii_host) > 253 or len(labels) < 2:
-        return None
-    if not all(_LABEL.fullmatch(label) for label in labels):
-        return None
-    tld = labels[-1]
-    if not (tld.isalpha() and len(tld) >= 2) and not tld.startswith("xn--"):
-        return None
-    return host
-
-
-def normalise_email(text: str) -> str | None:
-    """TEXT as an e-mail address with a lower-case domain, or None if it is not one."""
-    text = text.strip()
-    if len(text) > 254 or text.count("@") != 1:
-        return None
-    local, host = text.split("@")
-    if len(local) > 64 or not _EMAIL_LOCAL.fullmatch(local):
-        return None
-    domain = _domain(host)
-    return f"{local}@{domain}" if domain else None
-
-
-_NATIONAL_DIGITS: Final = {"370": 8, "371": 8}
 
 
 def _phone_answer(question: Question, text: str) -> Answer | Invalid:
     phone = normalise_phone(text)
     if phone == "":
-        return _invalid(question, "phone_country")
-    return Answer(phone) if phone else _invalid(question, "not_phone")
-
-
-def normalise_phone(text: str) -> str | None:
-    """TEXT as an E.164 number (+37061234567); None if it is not one, '' if the country is unclear.
-
-    Lithuanian numbers may be written nationally with the trunk prefix 8 or 0 (8 612 34567),
-    Latvian mobile numbers without a prefix (2012 3456); any other number needs its country code.
-    """
-    text = text.strip()
-    if not re.fullmatch(r"\+?[\d\s().\-/]+", text) or text.count("+") > 1:
-        return None
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+"):
-        number = digits
-    elif digits.startswith("00"):
-        number = digits[2:]
-    elif len(digits) == 9 and digits[0] in "80":
-        number = "370" + digits[1:]
-    elif len(digits) == 8 and digits[0] == "2":
-        number = "371" + digits
-    elif len(digits) == 8:
-        return ""
-    else:
-        return None
-    country = number[:3]
-    if country in _NATIONAL_DIGITS:
-        rest = number[3:]
-        # "+370 8 612 34567": the national trunk prefix kept by mistake.
-        if country == "370" and len(rest) == 9 and rest[0] in "80":
-            rest = rest[1:]
-        if len(rest) != _NATIONAL_DIGITS[country] or rest[0] == "0":
-            return None
-        return f"+{country}{rest}"
-    if not 8 <= len(number) <= 15 or number[0] == "0":
-        return None
-    return "+" + number
+        return _invalid(question, _PHONE_COUNTRY)
+    return Answer(phone) if phone else _invalid(question, _NOT_PHONE)
 
 
 def _url_answer(question: Question, text: str) -> Answer | Invalid:
     url = normalise_url(text)
     if url == "":
-        return _invalid(question, "url_scheme")
-    return Answer(url) if url else _invalid(question, "not_url")
-
-
-def normalise_url(text: str) -> str | None:
-    """TEXT as an http(s) URL ('3sektorius.lt' -> 'https://3sektorius.lt').
-
-    None if it is not a web address, '' if it has another scheme (javascript:, mailto:, ...).
-    """
-    text = text.strip()
-    if not text or len(text) > 2000 or any(ch.isspace() or not ch.isprintable() for ch in text):
-        return None
-    scheme_match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", text)
-    if "://" in text:
-        scheme = text.split("://", 1)[0].lower()
-        if scheme not in ("http", "https"):
-            return ""
-    elif scheme_match and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\d", text):
-        return ""  # "javascript:alert(1)", "mailto:x@y.lt"; "example.lt:8080" is a port
-    else:
-        text = "https://" + text
-    parts = urlsplit(text)
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.username is not None or parts.password is not None or not parts.hostname:
-        return None
-    host = _domain(parts.hostname)
-    if host is None:
-        return None
-    netloc = host if port is None else f"{host}:{port}"
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+        return _invalid(question, _URL_SCHEME)
+    return Answer(url) if url else _invalid(question, _NOT_URL)
 
 
 def _municipality_answer(
@@ -1256,7 +988,7 @@ def _municipality_answer(
         found = municipalities(text)
     else:
         found = text.lower() if text.lower() in municipalities else None
-    return Answer(found) if found else _invalid(question, "unknown_municipality")
+    return Answer(found) if found else _invalid(question, _UNKNOWN_MUNICIPALITY)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1356,18 +1088,19 @@ def format_answer(
     municipality_name: MunicipalityNamer | None = None,
 ) -> str:
     """VALUE as a reader of LANG sees it in the review (option texts, yes/no words, ...)."""
+    words = translator(lang)
     if value is None:
-        return _SKIPPED[lang]
+        return words.gettext("(skipped)")
     kind = question.kind
     if kind is Kind.YES_NO:
-        return _YES_NO_WORDS[lang][0 if value is True else 1]
+        return words.gettext("Yes") if value is True else words.gettext("No")
     if kind in _OPTION_KINDS:
         ids = value if isinstance(value, list) else [str(value)]
         return "; ".join(_option_text(question, option_id, lang) for option_id in ids)
     if kind is Kind.SCALE:
         return f"{value} / {SCALE_MAX}"
     if kind is Kind.NUMBER and isinstance(value, int | float) and not isinstance(value, bool):
-        return _number_text(value, lang)
+        return format_number(value, lang)
     if kind is Kind.DATE and format_date is not None and isinstance(value, str):
         return format_date(date.fromisoformat(value), lang)
     if kind is Kind.MUNICIPALITY and municipality_name is not None and isinstance(value, str):
@@ -1511,7 +1244,7 @@ def skip_current(questionnaire: Questionnaire, draft: Draft) -> Draft | Invalid:
     if question is None:
         raise ValueError("the draft is at the review; there is no question to skip")
     if question.required:
-        return Invalid(_MESSAGES["required"])
+        return Invalid(_REQUIRED)
     return answer_current(questionnaire, draft, Answer(None))
 
 
@@ -1525,7 +1258,7 @@ def edit_question(questionnaire: Questionnaire, draft: Draft, question_id: str) 
     """DRAFT at QUESTION_ID to change its answer, returning to the review afterwards."""
     question = questionnaire.get(question_id)
     if question is None or question not in visible_questions(questionnaire, draft.answers):
-        return Invalid(_MESSAGES["not_asked"])
+        return Invalid(_NOT_ASKED)
     return _at(draft, question, editing=True)
 
 

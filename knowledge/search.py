@@ -18,7 +18,8 @@ title, programme, funder and who may apply, and the tags). A question is matched
    word also finds the pack's compounds that start with it ("pilot" -> "pilotprojekts").
 5. Names and their abbreviations (AVP, NVO/NGO/NVS, VVG/LAG, LPA, ES/EU, EEE/EEA, ...) and
    words that mean the same ("aim"/"goal", "e-pasts"/"e-mail") share a synonym term in
-   documents and queries alike, so either one finds the other, in both directions.
+   documents and queries alike, so either one finds the other, in both directions. They come
+   from the pack's vocabulary file (knowledge/vocabulary.py), which coordinators can edit.
 
 Scores are in 0..1: the weighted share of the query's words a document matches. Each word
 contributes its bm25s score in the document over the best score it gets in any document (a
@@ -49,7 +50,8 @@ import Stemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from knowledge.text import LANGUAGES, fold
+from knowledge.text import LANGUAGES, Lang, fold
+from knowledge.vocabulary import EMPTY_VOCABULARY, Vocabulary
 
 # bm25s sets its own logger to DEBUG when imported; its progress lines are not for our logs.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -120,7 +122,7 @@ _fold_word = lru_cache(maxsize=_WORDS_KEPT)(fold)
 
 
 @cache
-def _stopwords(lang: str, asker: str) -> frozenset[str]:
+def _stopwords(lang: Lang, asker: Lang) -> frozenset[str]:
     """Stopwords of LANG and of the asker's language (a query may mix the two)."""
     return STOPWORDS[lang] | STOPWORDS[asker]
 
@@ -182,195 +184,6 @@ QUESTION_WORDS: Final[Mapping[str, frozenset[str]]] = {
     "en": _words("when where why how who much many until need mean means"),
 }
 
-# Abbreviations and the names they stand for: either form in a question finds the other.
-# "abbr" forms are matched in every language (people type "NGO" in a Latvian question);
-# a two-letter abbreviation that is also a common word there ("es", Latvian for "I") only
-# counts when it is written in capitals.
-SYNONYMS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
-    "avp": {
-        "abbr": ("AVP",),
-        "lt": ("Atsparios visuomenės programa", "atspari visuomenė"),
-        "lv": ("Noturīgas sabiedrības programma", "noturīga sabiedrība"),
-        "en": ("Resilient Society Programme", "Resilient Society Program", "resilient society"),
-    },
-    "ngo": {
-        "abbr": ("NVO", "NGO", "NVS"),
-        "lt": ("nevyriausybinė organizacija", "nevyriausybinis sektorius"),
-        "lv": ("nevalstiskā organizācija", "nevalstiskais sektors"),
-        "en": (
-            "non-governmental organisation",
-            "non-governmental organization",
-            "nongovernmental organisation",
-            "nongovernmental organization",
-            "non-governmental sector",
-        ),
-    },
-    "lag": {
-        "abbr": ("VVG", "VRG", "LAG"),
-        "lt": ("vietos veiklos grupė",),
-        "lv": ("vietējā rīcības grupa",),
-        "en": ("local action group",),
-    },
-    "lpa": {
-        "abbr": ("LPA",),
-        "lt": ("Latvijos pilietinis aljansas",),
-        "lv": ("Latvijas Pilsoniskā alianse",),
-        "en": ("Civic Alliance Latvia", "Latvian Civic Alliance"),
-    },
-    "eu": {
-        "abbr": ("ES", "EU"),
-        "lt": ("Europos Sąjunga",),
-        "lv": ("Eiropas Savienība",),
-        "en": ("European Union",),
-    },
-    "eea": {
-        "abbr": ("EEE", "EEA", "EEZ"),
-        "lt": ("Europos ekonominė erdvė",),
-        "lv": ("Eiropas Ekonomikas zona",),
-        "en": ("European Economic Area",),
-    },
-    "nisc": {
-        "abbr": ("NISC",),
-        "lt": ("Nevyriausybinių organizacijų informacijos ir paramos centras",),
-        "lv": ("Nevalstisko organizāciju informācijas un atbalsta centrs",),
-        "en": ("NGO Information and Support Centre", "NGO Information and Support Center"),
-    },
-    "lrti": {
-        "abbr": ("LRTI",),
-        "lt": ("Lietuvos regioninių tyrimų institutas",),
-        "lv": ("Lietuvas Reģionālo pētījumu institūts",),
-        "en": ("Lithuanian Regional Research Institute",),
-    },
-    "sif": {
-        "abbr": ("SIF",),
-        "lt": ("Visuomenės integracijos fondas",),
-        "lv": ("Sabiedrības integrācijas fonds",),
-        "en": ("Society Integration Foundation",),
-    },
-    "vipa": {
-        "abbr": ("VPAI", "VIPA"),
-        "lt": ("Vilniaus politikos analizės institutas",),
-        "lv": ("Viļņas Politikas analīzes institūts",),
-        "en": ("Vilnius Institute for Policy Analysis",),
-    },
-    "lvbos": {
-        "abbr": ("LVBOS",),
-        "lt": ("Lietuvos vietos bendruomeninių organizacijų sąjunga",),
-        "lv": ("Lietuvas vietējo kopienu organizāciju savienība",),
-        "en": ("Lithuanian Union of Local Community Organisations",),
-    },
-    "lkbs": {
-        "abbr": ("LKBS",),
-        "lt": ("Lietuvos kaimo bendruomenių sąjunga",),
-        "lv": ("Lietuvas lauku kopienu savienība",),
-        "en": ("Lithuanian Rural Communities Union",),
-    },
-    "covid": {
-        "abbr": ("Covid-19", "Covid", "COVID19"),
-        "lt": ("koronavirusas", "pandemija"),
-        "lv": ("koronavīruss", "pandēmija"),
-        "en": ("coronavirus", "pandemic"),
-    },
-    "lympact": {
-        "abbr": ("Local-y-mpact", "Localympact"),
-    },
-    "acf": {
-        "abbr": ("APF", "AIF", "ACF"),
-        "lt": ("Aktyvių piliečių fondas",),
-        "lv": ("Aktīvo iedzīvotāju fonds",),
-        "en": ("Active Citizens Fund",),
-    },
-}
-
-# Words that mean the same in members' questions about programmes and calls.
-WORD_SYNONYMS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
-    "aim": {
-        "lt": ("tikslas", "siekis", "uždavinys"),
-        "lv": ("mērķis", "uzdevums"),
-        "en": ("aim", "goal", "objective", "purpose"),
-    },
-    "funding": {
-        "lt": ("finansavimas", "finansuoja", "finansuoti", "pinigai", "lėšos"),
-        "lv": ("finansējums", "finansē", "finansēt", "nauda", "līdzekļi"),
-        "en": ("funding", "fund", "finance", "financing", "money", "grant", "pay"),
-    },
-    "deadline": {
-        "lt": ("terminas", "iki kada", "iki kurios dienos", "galutinė data", "kada baigiasi"),
-        "lv": ("termiņš", "līdz kad", "līdz kuram datumam", "beigu datums"),
-        "en": ("deadline", "due date", "closing date", "until when", "last day"),
-    },
-    "run": {
-        "lt": ("vykdo", "vykdyti", "įgyvendina", "įgyvendinti", "organizuoja", "vadovauja"),
-        "lv": ("īsteno", "īstenot", "vada", "organizē"),
-        "en": ("run", "runs", "carry out", "implement", "lead", "charge"),
-    },
-    "results": {
-        "lt": ("rezultatai", "pasiekimai", "pasiekė"),
-        "lv": ("rezultāti", "sasniegumi", "sasniedza", "sasniegts"),
-        "en": ("results", "outcomes", "achievements", "achieved", "achieve"),
-    },
-    "disinformation": {
-        "lt": ("dezinformacija", "melagienos", "netikros naujienos"),
-        "lv": ("dezinformācija", "viltus ziņas", "nepatiesa informācija"),
-        "en": ("disinformation", "misinformation", "fake news"),
-    },
-    "stage": {
-        "lt": ("etapas", "fazė", "žingsnis"),
-        "lv": ("posms", "fāze", "solis"),
-        "en": ("stage", "phase", "step"),
-    },
-    "email": {
-        "lt": ("el. paštas", "elektroninis paštas", "e-paštas"),
-        "lv": ("e-pasts", "elektroniskais pasts"),
-        "en": ("e-mail", "email"),
-    },
-    "website": {
-        "lt": ("svetainė", "tinklalapis", "interneto puslapis"),
-        "lv": ("tīmekļa vietne", "mājaslapa", "mājas lapa"),
-        "en": ("website", "web page", "homepage", "site"),
-    },
-    "contact": {
-        "lt": ("kontaktai", "susisiekti", "kreiptis"),
-        "lv": ("kontakti", "kontaktinformācija", "sazināties", "vērsties"),
-        "en": ("contact", "contacts", "reach", "get in touch"),
-    },
-    "survey": {
-        "lt": ("apklausa", "klausimynas", "anketa"),
-        "lv": ("aptauja", "anketa"),
-        "en": ("survey", "questionnaire", "poll"),
-    },
-    "training": {
-        "lt": ("mokymai", "seminaras"),
-        "lv": ("mācības", "seminārs"),
-        "en": ("training", "seminar", "workshop"),
-    },
-    "norway": {
-        "lt": ("Norvegija", "norvegų", "norvegiškas"),
-        "lv": ("Norvēģija", "norvēģu"),
-        "en": ("Norway", "Norwegian"),
-    },
-    "pressure": {
-        "lt": ("spaudimas", "spaudžia", "persekioja", "persekiojimas", "grasina", "nukentėjo"),
-        "lv": ("spiediens", "spiedienu", "vajā", "vajāšana", "draud", "cietis"),
-        "en": ("pressure", "pressured", "harassed", "persecuted", "threatened", "harmed"),
-    },
-    "participate": {
-        "lt": ("dalyvauja", "dalyvauti", "dalyvavo", "dalyviai", "prisijungti"),
-        "lv": ("piedalās", "piedalīties", "piedalījās", "dalībnieki", "iesaistīties"),
-        "en": ("take part", "took part", "participate", "participants", "attend", "attended"),
-    },
-    "photos": {
-        "lt": ("nuotrauka", "nuotraukos", "galerija", "foto"),
-        "lv": ("fotogrāfija", "fotogrāfijas", "bilde", "bildes", "galerija", "foto"),
-        "en": ("photo", "photos", "picture", "pictures", "gallery"),
-    },
-    "selection": {
-        "lt": ("atrenka", "atranka", "vertina", "vertinimas"),
-        "lv": ("atlasa", "atlase", "vērtē", "vērtēšana"),
-        "en": ("select", "selection", "evaluate", "assess", "choose"),
-    },
-}
-
 # Latvian endings, longest first: verbal nouns (-šana), nouns in -ība with their case endings
 # (so "sadarbība" meets "sadarboties"), definite adjectives (-ajam, -ajiem), verbs with the
 # vowel of their conjugation (-oties/-ojas/-ot/-o, -īties/-īt, -ēt/-ē: "sadarbojas" meets
@@ -408,19 +221,19 @@ def latvian_stem(word: str) -> str:
 
 
 @cache
-def _snowball(lang: str) -> Stemmer.Stemmer:
+def _snowball(lang: Lang) -> Stemmer.Stemmer:
     return Stemmer.Stemmer({"lt": "lithuanian", "en": "english"}[lang])
 
 
 @lru_cache(maxsize=_WORDS_KEPT)
-def _stem(lang: str, word: str) -> str:
+def _stem(lang: Lang, word: str) -> str:
     if lang == "lv":
         return latvian_stem(word)
     return str(_snowball(lang).stemWord(word))
 
 
 @lru_cache(maxsize=_WORDS_KEPT)
-def _word_terms(lang: str, word: str) -> tuple[str, ...]:
+def _word_terms(lang: Lang, word: str) -> tuple[str, ...]:
     """Index terms of one lower-case word: the folded stem, and the stem of the folded word."""
     if word.isdigit():
         return (word,)
@@ -454,22 +267,22 @@ class _Synonyms:
     phrases: Mapping[str, tuple[_Phrase, ...]]
 
 
-@cache
-def _synonyms(lang: str) -> _Synonyms:
+@lru_cache(maxsize=16)
+def _synonyms(vocabulary: Vocabulary, lang: Lang) -> _Synonyms:
     abbreviations: dict[str, str] = {}
     by_first: dict[str, list[_Phrase]] = {}
     groups = [
-        *((_NAME_PREFIX + name, forms) for name, forms in SYNONYMS.items()),
-        *((_WORD_PREFIX + name, forms) for name, forms in WORD_SYNONYMS.items()),
+        *((_NAME_PREFIX + name, group) for name, group in vocabulary.names.items()),
+        *((_WORD_PREFIX + name, group) for name, group in vocabulary.words.items()),
     ]
-    for group, forms in groups:
-        for abbreviation in forms.get("abbr", ()):
-            abbreviations[fold(abbreviation).replace("-", "")] = group
-        for phrase in forms.get(lang, ()):
-            units = _raw_units(phrase, lang, STOPWORDS[lang], with_abbreviations=False)
+    for name, group in groups:
+        for abbreviation in group.abbreviations:
+            abbreviations[fold(abbreviation).replace("-", "")] = name
+        for phrase in group.forms.get(lang, ()):
+            units = _raw_units(phrase, lang, STOPWORDS[lang], vocabulary, with_abbreviations=False)
             if not units:
                 continue
-            compiled = _Phrase(group, tuple(frozenset(unit.terms) for unit in units))
+            compiled = _Phrase(name, tuple(frozenset(unit.terms) for unit in units))
             for term in compiled.positions[0]:
                 by_first.setdefault(term, []).append(compiled)
     return _Synonyms(
@@ -488,10 +301,14 @@ class _Word:
 
 @lru_cache(maxsize=_WORDS_KEPT)
 def _word(
-    lang: str, written: str, stopwords: frozenset[str], with_abbreviations: bool
+    lang: Lang,
+    written: str,
+    stopwords: frozenset[str],
+    vocabulary: Vocabulary,
+    with_abbreviations: bool,
 ) -> _Word | None:
     """What one written word (or hyphenated group) of a text contributes; None for a stopword."""
-    abbreviations = _synonyms(lang).abbreviations if with_abbreviations else {}
+    abbreviations = _synonyms(vocabulary, lang).abbreviations if with_abbreviations else {}
     folded = fold(written)
     parts = written.split("-")
     if len(parts) == 1:
@@ -517,20 +334,25 @@ def _word(
 
 
 def _raw_units(
-    text: str, lang: str, stopwords: frozenset[str], *, with_abbreviations: bool = True
+    text: str,
+    lang: Lang,
+    stopwords: frozenset[str],
+    vocabulary: Vocabulary,
+    *,
+    with_abbreviations: bool = True,
 ) -> list[_Unit]:
     """The words of TEXT as units, stopwords dropped, abbreviations marked with their group."""
     units: list[_Unit] = []
     for written in _WORD.findall(text):
-        word = _word(lang, written, stopwords, with_abbreviations)
+        word = _word(lang, written, stopwords, vocabulary, with_abbreviations)
         if word is not None:
             units.append(_Unit(word.folded, set(word.terms), word.question_word, plain=word.plain))
     return units
 
 
-def _add_synonyms(units: list[_Unit], lang: str) -> None:
+def _add_synonyms(units: list[_Unit], lang: Lang, vocabulary: Vocabulary) -> None:
     """Give each word of a recognised long form ("Atsparios visuomenės programa") its group."""
-    phrases = _synonyms(lang).phrases
+    phrases = _synonyms(vocabulary, lang).phrases
     for start, unit in enumerate(units):
         if unit.terms.isdisjoint(phrases):
             continue
@@ -545,14 +367,14 @@ def _add_synonyms(units: list[_Unit], lang: str) -> None:
                     other.terms.add(phrase.group)
 
 
-def _text_units(text: str, lang: str) -> list[_Unit]:
-    units = _raw_units(text, lang, STOPWORDS[lang])
-    _add_synonyms(units, lang)
+def _text_units(text: str, lang: Lang, vocabulary: Vocabulary) -> list[_Unit]:
+    units = _raw_units(text, lang, STOPWORDS[lang], vocabulary)
+    _add_synonyms(units, lang, vocabulary)
     return units
 
 
-def _text_terms(text: str, lang: str) -> list[str]:
-    return [term for unit in _text_units(text, lang) for term in sorted(unit.terms)]
+def _text_terms(text: str, lang: Lang, vocabulary: Vocabulary) -> list[str]:
+    return [term for unit in _text_units(text, lang, vocabulary) for term in sorted(unit.terms)]
 
 
 @dataclass(frozen=True)
@@ -561,7 +383,7 @@ class Document:
 
     id: str
     kind: DocumentKind
-    lang: str
+    lang: Lang
     questions: Sequence[str]
     answer: str
     tags: Sequence[str] = ()
@@ -579,7 +401,7 @@ class Hit:
     kind: DocumentKind
     score: float
     question: str
-    lang: str
+    lang: Lang
 
 
 @dataclass(frozen=True)
@@ -681,18 +503,22 @@ _Variant = tuple[tuple[frozenset[str], float], ...]
 class _LanguageIndex:
     """The documents of one language, their two bm25s indexes and their spelling vocabulary."""
 
-    def __init__(self, lang: str, documents: list[Document]) -> None:
+    def __init__(self, lang: Lang, documents: list[Document], vocabulary: Vocabulary) -> None:
         self.lang = lang
         self.documents = documents
+        self.vocabulary = vocabulary
         self.position = {(doc.kind, doc.id): index for index, doc in enumerate(documents)}
         self.folded_questions = [tuple(fold(q) for q in doc.questions) for doc in documents]
-        asked = [[_text_units(question, lang) for question in doc.questions] for doc in documents]
+        asked = [
+            [_text_units(question, lang, vocabulary) for question in doc.questions]
+            for doc in documents
+        ]
         question_terms = [
             [term for units in variants for unit in units for term in sorted(unit.terms)]
             for variants in asked
         ]
         answer_terms = [
-            _text_terms(" \n ".join((doc.answer, *doc.tags)), lang) for doc in documents
+            _text_terms(" \n ".join((doc.answer, *doc.tags)), lang, vocabulary) for doc in documents
         ]
         self.questions = _Field(question_terms, k1=_QUESTION_K1, b=_QUESTION_B)
         self.answers = _Field(answer_terms, k1=_ANSWER_K1, b=_ANSWER_B)
@@ -777,7 +603,7 @@ class _LanguageIndex:
 
     def query_units(self, query: str, stopwords: frozenset[str]) -> list[_Unit]:
         """The units of a query: pack spellings restored, typos corrected, synonyms added."""
-        units = _raw_units(query, self.lang, stopwords)
+        units = _raw_units(query, self.lang, stopwords, self.vocabulary)
         for unit in units:
             if not unit.plain:
                 continue
@@ -790,14 +616,14 @@ class _LanguageIndex:
                 unit.corrected = True
                 for spelling in self.spellings[correction]:
                     unit.terms.update(_word_terms(self.lang, spelling))
-                group = _synonyms(self.lang).abbreviations.get(correction)
+                group = _synonyms(self.vocabulary, self.lang).abbreviations.get(correction)
                 if group is not None:
                     unit.terms.add(group)
         if self.lang == "lv":
             for unit in units:
                 if unit.plain:
                     unit.terms.update(*(self._compounds(term) for term in list(unit.terms)))
-        _add_synonyms(units, self.lang)
+        _add_synonyms(units, self.lang, self.vocabulary)
         return units
 
     def _compounds(self, head: str) -> list[str]:
@@ -868,7 +694,7 @@ class _LanguageIndex:
 
 @dataclass(frozen=True)
 class _Candidate:
-    lang: str
+    lang: Lang
     position: int
     score: float
     topic_matches: int
@@ -877,20 +703,22 @@ class _Candidate:
 class SearchIndex:
     """Search over the knowledge pack in lt, lv and en; build it with `SearchIndex.build`."""
 
-    def __init__(self, languages: Mapping[str, _LanguageIndex]) -> None:
+    def __init__(self, languages: Mapping[Lang, _LanguageIndex]) -> None:
         self._languages = dict(languages)
 
     @classmethod
-    def build(cls, documents: Iterable[Document]) -> SearchIndex:
-        """Index DOCUMENTS (at most one per kind, id and language)."""
-        by_lang: dict[str, dict[tuple[str, str], Document]] = {}
+    def build(
+        cls, documents: Iterable[Document], vocabulary: Vocabulary = EMPTY_VOCABULARY
+    ) -> SearchIndex:
+        """Index DOCUMENTS (at most one per kind, id and language) with VOCABULARY's synonyms."""
+        by_lang: dict[Lang, dict[tuple[str, str], Document]] = {}
         for doc in documents:
             if doc.lang not in LANGUAGES:
                 raise ValueError(f"document {doc.id!r}: unknown language {doc.lang!r}")
             by_lang.setdefault(doc.lang, {})[(doc.id, doc.kind)] = doc
         return cls(
             {
-                lang: _LanguageIndex(lang, [docs[key] for key in sorted(docs)])
+                lang: _LanguageIndex(lang, [docs[key] for key in sorted(docs)], vocabulary)
                 for lang, docs in sorted(by_lang.items())
             }
         )
@@ -898,9 +726,9 @@ class SearchIndex:
     @classmethod
     def from_pack(cls, pack: KnowledgePack) -> SearchIndex:
         """Index every entry and call of PACK."""
-        return cls.build(documents_from_pack(pack))
+        return cls.build(documents_from_pack(pack), pack.vocabulary)
 
-    def search(self, query: str, lang: str, *, limit: int = 3) -> SearchResult:
+    def search(self, query: str, lang: Lang, *, limit: int = 3) -> SearchResult:
         """The entries and calls that best answer QUERY asked in LANG, best first."""
         if lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}")
@@ -933,7 +761,7 @@ class SearchIndex:
     def _is_confident(candidate: _Candidate) -> bool:
         return candidate.score >= CONFIDENT_SCORE and candidate.topic_matches >= 1
 
-    def _candidates(self, query: str, lang: str, asker: str, limit: int) -> list[_Candidate]:
+    def _candidates(self, query: str, lang: Lang, asker: Lang, limit: int) -> list[_Candidate]:
         index = self._languages.get(lang)
         if index is None:
             return []
@@ -951,7 +779,7 @@ class SearchIndex:
             if scores[pos] > 0
         ]
 
-    def _hit(self, candidate: _Candidate, query: str, asker: str) -> Hit:
+    def _hit(self, candidate: _Candidate, query: str, asker: Lang) -> Hit:
         index = self._languages[candidate.lang]
         doc = index.documents[candidate.position]
         variant, question = index.closest_question(candidate.position, query)

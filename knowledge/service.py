@@ -25,14 +25,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from aiogram.utils.i18n import get_i18n
-from aiogram.utils.i18n import gettext as _
-
 from knowledge import calls as call_texts
+from knowledge.i18n import translator
 from knowledge.language import detect_language
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.pack import Call, KnowledgePack, PackError, Problem, load_pack
 from knowledge.search import DocumentKind, Hit, SearchIndex
+from knowledge.text import Lang
 
 PACK_DIR: Final = Path(__file__).with_name("pack")
 
@@ -63,7 +62,7 @@ class Answer:
     `text` is plain text: escape it before sending it as HTML.
     """
 
-    lang: str
+    lang: Lang
     text: str
     score: float
     kind: DocumentKind | None = None
@@ -130,6 +129,17 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._state = _State.build(load_pack(folder, municipalities=municipalities), {})
 
+    def copy(self, folder: Path | None = None) -> KnowledgeBase:
+        """Another knowledge base starting from this one's state (built once, shared).
+
+        FOLDER, if given, is where the copy reloads the pack from (it must hold the same pack).
+        """
+        twin = object.__new__(KnowledgeBase)
+        twin.folder, twin.municipalities = folder or self.folder, self.municipalities
+        twin._lock = threading.Lock()
+        twin._state = self._state
+        return twin
+
     @property
     def pack(self) -> KnowledgePack:
         """Everything known right now: the YAML's entries and calls and the stored calls."""
@@ -164,7 +174,7 @@ class KnowledgeBase:
             stored.update((call.id, call) for call in calls)
             self._state = _State.build(state.from_yaml, stored)
 
-    def language_of(self, question: str, default: str) -> str:
+    def language_of(self, question: str, default: Lang) -> Lang:
         """The language QUESTION is written in: by its letters and words, else by what matches."""
         detected = detect_language(question)
         if detected is not None:
@@ -174,51 +184,49 @@ class KnowledgeBase:
             return result.best.lang
         return default
 
-    def answer(self, question: str, lang: str, now: datetime) -> Answer:
+    def answer(self, question: str, lang: Lang, now: datetime) -> Answer:
         """The answer to QUESTION asked in LANG at the aware moment NOW."""
         state = self._state
         result = state.index.search(question.strip()[:MAX_QUESTION_LENGTH], lang, limit=3)
-        with get_i18n().use_locale(lang):
-            best = result.best
-            if result.confident and best is not None:
-                chosen = _prefer_call(state.pack, best)
-                text = self._text(state, chosen.kind, chosen.id, lang, now)
-                if text is not None:
-                    return Answer(
-                        lang=lang,
-                        text=text,
-                        score=chosen.score,
-                        kind=chosen.kind,
-                        id=chosen.id,
-                        guess=(chosen.kind, chosen.id),
-                    )
-            suggestions = tuple(
-                Suggestion(kind=hit.kind, id=hit.id, question=hit.question)
-                for hit in result.suggestions
-                if hit.score >= SUGGESTION_MIN_SCORE
-            )
-            if suggestions:
-                text = _("I am not sure I understood. Did you mean one of these questions?")
-            else:
-                text = _(
-                    "I am not sure I can answer that. Try asking in other words, "
-                    "or see the funding calls with /calls."
+        best = result.best
+        if result.confident and best is not None:
+            chosen = _prefer_call(state.pack, best)
+            text = self._text(state, chosen.kind, chosen.id, lang, now)
+            if text is not None:
+                return Answer(
+                    lang=lang,
+                    text=text,
+                    score=chosen.score,
+                    kind=chosen.kind,
+                    id=chosen.id,
+                    guess=(chosen.kind, chosen.id),
                 )
-            return Answer(
-                lang=lang,
-                text=text,
-                score=result.score,
-                suggestions=suggestions,
-                guess=(suggestions[0].kind, suggestions[0].id) if suggestions else None,
+        suggestions = tuple(
+            Suggestion(kind=hit.kind, id=hit.id, question=hit.question)
+            for hit in result.suggestions
+            if hit.score >= SUGGESTION_MIN_SCORE
+        )
+        _ = translator(lang).gettext
+        if suggestions:
+            text = _("I am not sure I understood. Did you mean one of these questions?")
+        else:
+            text = _(
+                "I am not sure I can answer that. Try asking in other words, "
+                "or see the funding calls with /calls."
             )
+        return Answer(
+            lang=lang,
+            text=text,
+            score=result.score,
+            suggestions=suggestions,
+            guess=(suggestions[0].kind, suggestions[0].id) if suggestions else None,
+        )
 
     def answer_about(
-        self, kind: DocumentKind, item_id: str, lang: str, now: datetime
+        self, kind: DocumentKind, item_id: str, lang: Lang, now: datetime
     ) -> Answer | None:
         """The answer of one entry or call (a suggestion pressed); None if it is gone."""
-        state = self._state
-        with get_i18n().use_locale(lang):
-            text = self._text(state, kind, item_id, lang, now)
+        text = self._text(self._state, kind, item_id, lang, now)
         if text is None:
             return None
         return Answer(lang=lang, text=text, score=1.0, kind=kind, id=item_id, guess=(kind, item_id))
@@ -236,18 +244,16 @@ class KnowledgeBase:
         own = _EMAIL.search(entry.answer.get("en", ""))
         return own.group(0) if own else state.file_contacts.get(entry.file)
 
-    def calls_overview(self, lang: str, now: datetime) -> str:
+    def calls_overview(self, lang: Lang, now: datetime) -> str:
         """The /calls text in LANG at NOW."""
-        with get_i18n().use_locale(lang):
-            return call_texts.overview(self._state.pack.calls, now, lang)
+        return call_texts.overview(self._state.pack.calls, now, lang)
 
-    def describe_call(self, call: Call, lang: str, now: datetime) -> str:
+    def describe_call(self, call: Call, lang: Lang, now: datetime) -> str:
         """How members will read CALL (also one not stored yet, for a preview)."""
-        with get_i18n().use_locale(lang):
-            return call_texts.describe(call, now, lang, self.municipalities)
+        return call_texts.describe(call, now, lang, self.municipalities)
 
     def _text(
-        self, state: _State, kind: DocumentKind, item_id: str, lang: str, now: datetime
+        self, state: _State, kind: DocumentKind, item_id: str, lang: Lang, now: datetime
     ) -> str | None:
         try:
             if kind == "call":

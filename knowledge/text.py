@@ -1,7 +1,7 @@
-"""Text normalisation shared by every search in the bot: case and diacritics folding."""
+"""The three languages, and text normalisation shared by every search in the bot."""
 
 import unicodedata
-from typing import Final, Literal
+from typing import Final, Literal, TypeGuard
 
 Lang = Literal["lt", "lv", "en"]
 # The languages of everything a person reads, in the order they are offered.
@@ -9,6 +9,11 @@ LANGUAGES: Final[tuple[Lang, ...]] = ("lt", "lv", "en")
 
 # Letters that do not decompose into a base letter plus a combining mark.
 _SPECIAL = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe"})
+
+
+def is_lang(value: object) -> TypeGuard[Lang]:
+    """Whether VALUE is one of the three languages' codes."""
+    return value in LANGUAGES
 
 
 def fold(text: str) -> str:

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from knowledge.calls import new_call_id
 from knowledge.pack import Call
-from knowledge.text import LANGUAGES
+from knowledge.text import LANGUAGES, Lang
 from storage.models import FundingCall
 
 # Tags of a coordinator's call in the search index.
@@ -84,7 +84,7 @@ async def stored_calls(session: AsyncSession) -> list[Call]:
 def as_call(row: FundingCall) -> Call:
     """The knowledge-pack record of a stored call: its one text in lt, lv and en alike."""
 
-    def same(text: str) -> dict[str, str]:
+    def same(text: str) -> dict[Lang, str]:
         return dict.fromkeys(LANGUAGES, text)
 
     return Call(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/civicbot.db"
 
 SessionMaker = async_sessionmaker[AsyncSession]
 

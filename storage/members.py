@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aiogram.types import User
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -18,12 +17,14 @@ async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:
     return await session.get(Member, member_id)
 
 
-def is_current(member: Member, user: User) -> bool:
-    """Whether MEMBER still matches what Telegram says about USER (nothing to write)."""
+def is_current(
+    member: Member, *, name: str, username: str | None, telegram_language: str | None
+) -> bool:
+    """Whether MEMBER still matches what Telegram says about them (nothing to write)."""
     return (member.name, member.username, member.telegram_language, member.reachable) == (
-        user.full_name,
-        user.username,
-        user.language_code,
+        name,
+        username,
+        telegram_language,
         True,
     )
 
@@ -45,12 +46,7 @@ async def sync_member(
         session.add(member)
         await session.flush()
         return member
-    if (member.name, member.username, member.telegram_language, member.reachable) != (
-        name,
-        username,
-        telegram_language,
-        True,
-    ):
+    if not is_current(member, name=name, username=username, telegram_language=telegram_language):
         member.name, member.username = name, username
         member.telegram_language, member.reachable = telegram_language, True
         member.updated_at = utcnow()

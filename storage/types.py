@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
@@ -33,3 +34,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+# What tells the time: `utcnow` when running, a fixed moment in tests.
+Clock: TypeAlias = Callable[[], datetime]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,22 @@ from storage import calls
 from storage.models import FundingCall
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The moment handlers see in tests (far from a daylight saving change).
+TEST_NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+
+
+class FixedClock:
+    """A clock standing still at NOW until a test moves it."""
+
+    def __init__(self, now: datetime = TEST_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock on by DELTA."""
+        self.now += delta
 
 
 def service_url(variable: str, what: str) -> str:
@@ -106,9 +125,13 @@ def buttons(message: SendMessage) -> list[str]:
     return [button.text for row in markup.inline_keyboard for button in row]
 
 
-async def store_beekeeping_call(session: AsyncSession, **changes: Any) -> FundingCall:
-    """Store a coordinator's call, open since yesterday for 5 more days (CHANGES: other fields)."""
-    now = datetime.now(UTC)
+async def store_beekeeping_call(
+    session: AsyncSession, *, now: datetime = TEST_NOW, **changes: Any
+) -> FundingCall:
+    """Store a coordinator's call, open since the day before NOW for 5 more days.
+
+    CHANGES: other fields.
+    """
     fields: dict[str, Any] = {
         "call_id": "beekeeping-grants",
         "title": "Grants for beekeeping clubs",
@@ -125,3 +148,52 @@ async def store_beekeeping_call(session: AsyncSession, **changes: Any) -> Fundin
         "created_by": 42,
     }
     return await calls.add_call(session, **(fields | changes))
+
+
+# Settings the command line reads from the environment: cleared for in-process runs, so that
+# the developer's own environment never leaks into a test.
+SETTING_VARIABLES = (
+    "BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "DATABASE_URL",
+    "COORDINATOR_IDS",
+    "COORDINATOR_CHAT_ID",
+    "DEFAULT_LOCALE",
+    "TIMEZONE",
+    "WEBHOOK_URL",
+    "WEBHOOK_SECRET",
+    "REDIS_URL",
+)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a `civicbot` command run in this process returned and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_civicbot(
+    args: list[str],
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+) -> CommandResult:
+    """Run `civicbot ARGS` in this process, in CWD (no .env there), with ENV and STDIN."""
+    from bot.cli import main
+
+    for name in SETTING_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    capsys.readouterr()
+    code = main(args)
+    out, err = capsys.readouterr()
+    return CommandResult(code, out, err)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from bot.settings import load_settings
-from storage.db import create_engine
+from storage.db import DEFAULT_DATABASE_URL, create_engine
 
 target_metadata = SQLModel.metadata
 
@@ -27,7 +27,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_standalone() -> None:
-    engine = create_engine(load_settings().database_url)
+    engine = create_engine(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     async with engine.begin() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
@@ -36,5 +36,5 @@ async def _run_standalone() -> None:
 given = context.config.attributes.get("connection")
 if given is not None:
     _run(given)
-else:  # the plain `alembic` command line, e.g. `alembic revision --autogenerate`
+else:  # the plain `alembic` command line (DATABASE_URL from the environment, not from .env)
     asyncio.run(_run_standalone())

@@ -1,39 +1,40 @@
-"""`civicbot ask` and `civicbot knowledge check`, run as the real command in a subprocess."""
+"""`civicbot ask` and `civicbot knowledge check`, run as the command line in this process."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import shutil
-import subprocess
-import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.knowledge_cli import read_stored_calls
 from knowledge.service import PACK_DIR
 from storage.db import create_engine, create_sessionmaker, upgrade
-from tests.support import store_beekeeping_call
+from tests.support import CommandResult, run_civicbot, store_beekeeping_call
 
-ROOT = Path(__file__).resolve().parents[2]
 PILOT_QUERY = "iki kada teikti paraiskas bendruomeniu pilotui"
 
 
-def civicbot(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def civicbot(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Any:
     """Run `civicbot ARGS` with its own SQLite database file and no .env of the developer."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def run(*args: str, database: Path) -> CommandResult:
+        env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+        return run_civicbot(
+            list(args), monkeypatch=monkeypatch, capsys=capsys, cwd=tmp_path, env=env
+        )
+
+    return run
 
 
-def ask_json(question: str, database: Path, *options: str) -> dict[str, Any]:
+def ask_json(civicbot: Any, question: str, database: Path, *options: str) -> dict[str, Any]:
     result = civicbot("ask", "--json", *options, question, database=database)
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
@@ -42,9 +43,9 @@ def ask_json(question: str, database: Path, *options: str) -> dict[str, Any]:
     return answer
 
 
-def test_pilot_question_answers_with_the_call_and_its_dates(tmp_path: Path) -> None:
+def test_pilot_question_answers_with_the_call_and_its_dates(civicbot: Any, tmp_path: Path) -> None:
     database = tmp_path / "fresh" / "civicbot.db"
-    answer = ask_json(PILOT_QUERY, database)
+    answer = ask_json(civicbot, PILOT_QUERY, database)
     assert answer["entry"] == "community-pilot-2021"
     assert answer["lang"] == "lt"
     assert "2021 m. rugpjūčio 17 d." in answer["answer"]
@@ -55,8 +56,8 @@ def test_pilot_question_answers_with_the_call_and_its_dates(tmp_path: Path) -> N
     assert not database.exists(), "ask must not create the database"
 
 
-def test_out_of_scope_question_has_no_entry(tmp_path: Path) -> None:
-    answer = ask_json("What is the capital of France?", tmp_path / "civicbot.db")
+def test_out_of_scope_question_has_no_entry(civicbot: Any, tmp_path: Path) -> None:
+    answer = ask_json(civicbot, "What is the capital of France?", tmp_path / "civicbot.db")
     assert answer["lang"] == "en"
     assert answer["entry"] is None
     assert answer["answer"].startswith("I am not sure")
@@ -64,7 +65,7 @@ def test_out_of_scope_question_has_no_entry(tmp_path: Path) -> None:
         assert set(suggestion) == {"id", "question"}
 
 
-def test_plain_output_lists_the_suggestions(tmp_path: Path) -> None:
+def test_plain_output_lists_the_suggestions(civicbot: Any, tmp_path: Path) -> None:
     result = civicbot("ask", "--lang", "en", "community pilot pizza", database=tmp_path / "x.db")
     assert result.returncode == 0, result.stderr
     first, *suggestions = result.stdout.splitlines()
@@ -72,29 +73,36 @@ def test_plain_output_lists_the_suggestions(tmp_path: Path) -> None:
     assert suggestions and all(line.startswith("- ") for line in suggestions)
 
 
-async def test_calls_in_the_database_are_part_of_the_knowledge(tmp_path: Path) -> None:
+def test_calls_in_the_database_are_part_of_the_knowledge(civicbot: Any, tmp_path: Path) -> None:
     database = tmp_path / "civicbot.db"
     url = f"sqlite+aiosqlite:///{database}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    async with create_sessionmaker(engine)() as session:
-        await store_beekeeping_call(session)
-        await session.commit()
-    await engine.dispose()
-    assert [call.id for call in await read_stored_calls(url)] == ["beekeeping-grants"]
-    answer = ask_json("When do the beekeeping club grants close?", database, "--lang", "en")
+
+    async def store() -> list[str]:
+        engine = create_engine(url)
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            # The command answers at the real time: the call is stored relative to it.
+            await store_beekeeping_call(session, now=datetime.now(UTC))
+            await session.commit()
+        await engine.dispose()
+        return [call.id for call in await read_stored_calls(url)]
+
+    assert asyncio.run(store()) == ["beekeeping-grants"]
+    answer = ask_json(
+        civicbot, "When do the beekeeping club grants close?", database, "--lang", "en"
+    )
     assert answer["entry"] == "beekeeping-grants"
     assert "closes in 5 days" in answer["answer"]
 
 
-def test_knowledge_check_passes_on_the_real_pack(tmp_path: Path) -> None:
+def test_knowledge_check_passes_on_the_real_pack(civicbot: Any, tmp_path: Path) -> None:
     result = civicbot("knowledge", "check", database=tmp_path / "x.db")
     assert result.returncode == 0, result.stdout + result.stderr
     [summary] = result.stdout.splitlines()
     assert summary.startswith("knowledge is fine: ")
 
 
-def test_knowledge_check_names_file_and_line_of_each_problem(tmp_path: Path) -> None:
+def test_knowledge_check_names_file_and_line_of_each_problem(civicbot: Any, tmp_path: Path) -> None:
     pack = Path(shutil.copytree(PACK_DIR, tmp_path / "pack"))
     pilot = pack / "community-pilot.yaml"
     lines = pilot.read_text(encoding="utf-8").splitlines()

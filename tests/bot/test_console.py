@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
 
-
-def civicbot(args: list[str], stdin: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {name: value for name, value in os.environ.items() if name in {"PATH", "HOME"}}
-    env |= {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'console.db'}",
-        "PYTHONPATH": str(ROOT),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,  # no .env of the developer's
-        env=env,
-        timeout=120,
-        check=False,
-    )
+from tests.support import CommandResult, run_civicbot
 
 
-def test_piped_start_is_answered_and_buttons_are_numbered(tmp_path: Path) -> None:
+@pytest.fixture
+def civicbot(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run `civicbot ARGS` in this process with STDIN, its database in TMP_PATH, no .env."""
+
+    def run(args: list[str], stdin: str, tmp_path: Path) -> CommandResult:
+        env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"}
+        return run_civicbot(
+            args, monkeypatch=monkeypatch, capsys=capsys, cwd=tmp_path, env=env, stdin=stdin
+        )
+
+    return run
+
+
+def test_piped_start_is_answered_and_buttons_are_numbered(civicbot: Any, tmp_path: Path) -> None:
     result = civicbot(["console"], "/start\n3\nogre\n1\n2\n", tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -40,14 +35,14 @@ def test_piped_start_is_answered_and_buttons_are_numbered(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_console_uses_the_same_database_across_runs(tmp_path: Path) -> None:
+def test_console_uses_the_same_database_across_runs(civicbot: Any, tmp_path: Path) -> None:
     civicbot(["console"], "/language\n2\n", tmp_path)
     again = civicbot(["console"], "/help\n", tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("Lūk, ko es varu:")  # Latvian was remembered
 
 
-def test_run_without_token_explains_and_opens_the_console(tmp_path: Path) -> None:
+def test_run_without_token_explains_and_opens_the_console(civicbot: Any, tmp_path: Path) -> None:
     result = civicbot(["run"], "/help\n", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "No BOT_TOKEN is set" in result.stderr
@@ -55,7 +50,7 @@ def test_run_without_token_explains_and_opens_the_console(tmp_path: Path) -> Non
     assert result.stdout.startswith("Štai ką galiu:")
 
 
-def test_db_upgrade(tmp_path: Path) -> None:
+def test_db_upgrade(civicbot: Any, tmp_path: Path) -> None:
     result = civicbot(["db", "upgrade"], "", tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "database is up to date"

@@ -1,4 +1,4 @@
-"""Catalogues: every message translated in lt, lv and en, nothing stale, locale chosen well."""
+"""Catalogues: every message translated in lt, lv and en, nothing stale; the language chosen."""
 
 from __future__ import annotations
 
@@ -10,24 +10,23 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import (
+from bot.i18n import Translations, pick_lang
+from knowledge.i18n import (
     DOMAIN,
-    LOCALES,
     LOCALES_DIR,
-    Translations,
     compile_catalogue,
     format_date,
     format_datetime,
     format_number,
-    pick_locale,
 )
+from knowledge.text import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def catalogue(locale: str):  # type: ignore[no-untyped-def]
-    with (LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po_file:
-        return read_po(po_file, locale=locale)
+def catalogue(lang: str):  # type: ignore[no-untyped-def]
+    with (LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po_file:
+        return read_po(po_file, locale=lang)
 
 
 def extracted_ids(tmp_path: Path) -> set[str]:
@@ -41,7 +40,7 @@ def extracted_ids(tmp_path: Path) -> set[str]:
             "--mapping",
             "babel.cfg",
             "--keywords",
-            "_ __ N_ ngettext:1,2 lazy_gettext",
+            "_ __ N_ ngettext:1,2 lazy_gettext lazy_ngettext:1,2",
             "--no-location",
             "--omit-header",
             "--output-file",
@@ -62,29 +61,29 @@ def extracted_ids(tmp_path: Path) -> set[str]:
 def test_catalogues_know_every_message_in_the_code(tmp_path: Path) -> None:
     in_code = extracted_ids(tmp_path)
     assert in_code, "extraction found nothing"
-    for locale in LOCALES:
-        known = {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue(locale) if m.id}
+    for lang in LANGUAGES:
+        known = {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue(lang) if m.id}
         missing = sorted(in_code - known)
-        assert not missing, f"{locale} lacks {missing}: run `make i18n` and translate"
+        assert not missing, f"{lang} lacks {missing}: run `make i18n` and translate"
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_every_message_is_translated(locale: str) -> None:
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_message_is_translated(lang: str) -> None:
     untranslated = []
-    for message in catalogue(locale):
+    for message in catalogue(lang):
         if not message.id:
             continue
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         if message.fuzzy or not all(strings):
             untranslated.append(message.id)
-    assert not untranslated, f"untranslated in {locale}: {untranslated}"
+    assert not untranslated, f"untranslated in {lang}: {untranslated}"
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_placeholders_survive_translation(locale: str) -> None:
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_placeholders_survive_translation(lang: str) -> None:
     import re
 
-    for message in catalogue(locale):
+    for message in catalogue(lang):
         if not message.id or not message.string:
             continue
         source = message.id if isinstance(message.id, str) else message.id[0]
@@ -92,11 +91,11 @@ def test_placeholders_survive_translation(locale: str) -> None:
         assert set(re.findall(r"\{\w+\}", source)) == set(re.findall(r"\{\w+\}", target)), source
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_compiled_catalogue_is_not_stale(locale: str) -> None:
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_compiled_catalogue_is_not_stale(lang: str) -> None:
     """What the bot serves (a compiled .mo, or the .po compiled in memory) equals the .po."""
-    served = Translations(default_locale="lt").locales[locale]
-    for message in catalogue(locale):
+    served = Translations(default_locale="lt").locales[lang]
+    for message in catalogue(lang):
         if not message.id:
             continue
         if isinstance(message.id, str):
@@ -111,10 +110,10 @@ def test_compiled_catalogue_is_not_stale(locale: str) -> None:
 
 
 def test_stale_mo_file_is_not_served(tmp_path: Path) -> None:
-    for locale in LOCALES:
-        folder = tmp_path / locale / "LC_MESSAGES"
+    for lang in LANGUAGES:
+        folder = tmp_path / lang / "LC_MESSAGES"
         folder.mkdir(parents=True)
-        po_path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        po_path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
         (folder / po_path.name).write_bytes(po_path.read_bytes())
     mo_path = tmp_path / "lt" / "LC_MESSAGES" / f"{DOMAIN}.mo"
     mo_path.write_bytes(compile_catalogue(tmp_path / "lt" / "LC_MESSAGES" / f"{DOMAIN}.po"))
@@ -132,7 +131,7 @@ def test_stale_mo_file_is_not_served(tmp_path: Path) -> None:
 
 def test_in_memory_compilation_matches_source() -> None:
     translations = Translations(default_locale="lt")
-    assert set(translations.available_locales) == set(LOCALES)
+    assert set(translations.available_locales) == set(LANGUAGES)
     assert translations.gettext("Skip", locale="lt") == "Praleisti"
     assert translations.gettext("Skip", locale="lv") == "Izlaist"
     assert translations.gettext("Skip", locale="en") == "Skip"
@@ -150,11 +149,11 @@ def test_in_memory_compilation_matches_source() -> None:
         ("xx", "lv", "lv"),
     ],
 )
-def test_pick_locale(chosen: str | None, telegram: str | None, expected: str) -> None:
-    assert pick_locale(chosen, telegram, "lt") == expected
+def test_pick_lang(chosen: str | None, telegram: str | None, expected: str) -> None:
+    assert pick_lang(chosen, telegram, "lt") == expected
 
 
-def test_dates_and_numbers_in_each_locale() -> None:
+def test_dates_and_numbers_in_each_lang() -> None:
     day = date(2021, 8, 27)
     assert format_date(day, "lt") == "2021 m. rugpjūčio 27 d."
     assert format_date(day, "lv") == "2021. gada 27. augusts"

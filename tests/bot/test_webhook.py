@@ -31,7 +31,7 @@ async def client(
         }
     )
     async with (
-        open_app(webhook_settings) as app,
+        open_app(webhook_settings, bot=bot) as app,
         TestClient(TestServer(create_webhook_app(app, bot))) as test_client,
     ):
         yield test_client

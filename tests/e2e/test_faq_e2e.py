@@ -7,6 +7,7 @@ import pytest
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import KnowledgePack, load_pack
 from knowledge.service import PACK_DIR
+from knowledge.text import Lang
 from tests.e2e.conftest import BotProcess
 from tests.e2e.fake_telegram import BOT_USERNAME, FakeTelegram
 
@@ -21,7 +22,7 @@ def pack() -> KnowledgePack:
 async def test_members_get_answers_in_their_language(
     telegram: FakeTelegram, bot_process: BotProcess, pack: KnowledgePack
 ) -> None:
-    asked = [
+    asked: list[tuple[int, Lang, str, str]] = [
         (7, "lt", "Kas yra bendruomenių pilotas?", "pilot-about"),
         (8, "lv", "Kas ir LPA?", "lpa-organisation"),
         (9, "en", "What are the aims of the Resilient Society Programme?", "avp-aims"),

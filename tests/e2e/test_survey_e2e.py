@@ -18,8 +18,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from handlers.survey import Step, SurveyConsent
 from handlers.survey_admin import ExportChoice
+from handlers.survey_views import Step, SurveyConsent
 from knowledge.questionnaire import load_questionnaires
 from tests.e2e.conftest import COORDINATOR_ID, BotProcess
 from tests.e2e.fake_telegram import FakeTelegram, FakeUser, SentMessage

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiogram import Bot
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import Chat, Message, MessageEntity, User
 
@@ -19,10 +20,11 @@ from bot.sender import quote
 from bot.settings import Settings
 from handlers.faq import answer_keyboard
 from knowledge.municipalities import MunicipalityDirectory
-from knowledge.service import PACK_DIR, Answer, Suggestion
+from knowledge.service import PACK_DIR, Answer, KnowledgeBase, Suggestion
+from knowledge.text import Lang
 from storage import calls
 from tests.handlers.old_messages import press_on_old_message
-from tests.support import Chatter, buttons, make_user
+from tests.support import Chatter, FixedClock, buttons, make_user
 
 GROUP = Chat(id=-100777, type="supergroup", title="Bendruomenė")
 PILOT_QUESTION = "What is the community pilot?"
@@ -35,9 +37,16 @@ def pack_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def app(settings: Settings, pack_folder: Path) -> AsyncIterator[App]:
+async def app(
+    settings: Settings,
+    bot: Bot,
+    pack_folder: Path,
+    shared_knowledge: KnowledgeBase,
+    clock: FixedClock,
+) -> AsyncIterator[App]:
     """The whole application, reading the pack copy."""
-    async with open_app(settings, pack_folder=pack_folder) as opened:
+    knowledge = shared_knowledge.copy(folder=pack_folder)
+    async with open_app(settings, bot=bot, knowledge=knowledge, clock=clock) as opened:
         yield opened
 
 
@@ -56,7 +65,7 @@ def alerts(chatter: Chatter, since: int) -> list[AnswerCallbackQuery]:
     return [r for r in chatter.requests_since(since) if isinstance(r, AnswerCallbackQuery)]
 
 
-def entry_answer(app: App, entry_id: str, lang: str) -> str:
+def entry_answer(app: App, entry_id: str, lang: Lang) -> str:
     return quote(app.knowledge.pack.entry(entry_id).answer[lang])
 
 
@@ -192,7 +201,7 @@ async def test_removed_entry_after_reload(chatter: Chatter, pack_folder: Path) -
 
 async def test_new_call_wizard_end_to_end(chatter: Chatter, app: App) -> None:
     as_coordinator(chatter)
-    today = datetime.now(app.settings.tz).date()
+    today = app.dispatcher["clock"]().astimezone(app.settings.tz).date()
     opens, closes = today + timedelta(days=10), today + timedelta(days=40)
     [ask_title] = await chatter.send("/newcall")
     assert "step 1 of 9" in ask_title.text
@@ -246,7 +255,7 @@ async def test_new_call_wizard_end_to_end(chatter: Chatter, app: App) -> None:
 async def to_places_step(chatter: Chatter, app: App) -> SendMessage:
     """A coordinator's /newcall up to the question where applicants may come from."""
     as_coordinator(chatter)
-    today = datetime.now(app.settings.tz).date()
+    today = app.dispatcher["clock"]().astimezone(app.settings.tz).date()
     for text in ("/newcall", "Small grants", "Fund", "Funder", f"{today:%Y-%m-%d}"):
         await chatter.send(text)
     await chatter.send((today + timedelta(days=3)).isoformat())
@@ -269,12 +278,13 @@ async def test_new_call_for_all_municipalities_without_link(chatter: Chatter, ap
 
 
 async def test_new_call_wizard_survives_a_restart(
-    chatter: Chatter, settings: Settings, pack_folder: Path
+    chatter: Chatter, settings: Settings, pack_folder: Path, shared_knowledge: KnowledgeBase
 ) -> None:
     as_coordinator(chatter)
     await chatter.send("/newcall")
     await chatter.send("Restart grants")
-    async with open_app(settings, pack_folder=pack_folder) as restarted:
+    knowledge = shared_knowledge.copy(folder=pack_folder)
+    async with open_app(settings, bot=chatter.bot, knowledge=knowledge) as restarted:
         again = Chatter(
             restarted.dispatcher, chatter.bot, chatter.session, chatter.user, chatter.chat
         )

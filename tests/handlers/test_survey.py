@@ -16,17 +16,18 @@ from aiogram.types import BufferedInputFile, Chat, PhotoSize, Sticker
 from openpyxl import load_workbook
 
 from bot.app import App, open_app
+from bot.fsm import DatabaseStorage
 from bot.i18n import Translations
 from bot.local_session import LocalSession
 from bot.sender import TEXT_LIMIT
 from bot.settings import Settings
-from handlers.survey import Step, SurveyConsent, consent_keyboard, question_keyboard
 from handlers.survey_admin import ExportChoice
+from handlers.survey_views import Step, SurveyConsent, consent_keyboard, question_keyboard
 from knowledge.municipalities import load_municipalities
 from knowledge.questionnaire import Questionnaire, load_questionnaires, start_draft
+from knowledge.service import KnowledgeBase
 from knowledge.text import Lang
 from storage import surveys
-from storage.fsm import DatabaseStorage
 from storage.models import SurveyDraft, SurveySubmission
 from tests.handlers.old_messages import press_on_old_message
 from tests.support import Chatter, buttons, make_user
@@ -615,7 +616,11 @@ async def test_cancel_pauses_and_survey_resumes(chatter: Chatter, app: App) -> N
 
 
 async def test_progress_survives_a_restart(
-    settings: Settings, app: App, bot: Bot, local_session: LocalSession
+    settings: Settings,
+    app: App,
+    bot: Bot,
+    local_session: LocalSession,
+    shared_knowledge: KnowledgeBase,
 ) -> None:
     user = make_user(7, "en")
     chat = Chat(id=7, type="private")
@@ -625,7 +630,8 @@ async def test_progress_survives_a_restart(
     one(await chatter.press(q, "Informal group"))
     assert isinstance(app.dispatcher.storage, DatabaseStorage)
 
-    async with open_app(settings) as restarted:  # a new process: nothing kept in memory
+    # A new process: nothing kept in memory.
+    async with open_app(settings, bot=bot, knowledge=shared_knowledge.copy()) as restarted:
         again = Chatter(restarted.dispatcher, bot, local_session, user, chat, _ids=chatter._ids)
         # Just typing the next answer works...
         q = one(await again.send("Ogre"))

@@ -16,7 +16,7 @@ import yaml
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import KnowledgePack, load_pack
 from knowledge.search import SearchIndex
-from knowledge.text import LANGUAGES, fold
+from knowledge.text import LANGUAGES, Lang, fold
 
 PACK = Path(__file__).resolve().parents[2] / "knowledge" / "pack"
 EVAL_QUESTIONS = Path(__file__).with_name("eval_questions.yaml")
@@ -29,7 +29,7 @@ MAX_CONFIDENT_WRONG = 0.1
 
 @dataclass(frozen=True)
 class EvalQuestion:
-    lang: str
+    lang: Lang
     q: str
     expect: str | None
 
@@ -83,7 +83,7 @@ def test_eval_questions_are_not_copies_of_the_packs_questions(
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_top1_accuracy(index: SearchIndex, questions: list[EvalQuestion], lang: str) -> None:
+def test_top1_accuracy(index: SearchIndex, questions: list[EvalQuestion], lang: Lang) -> None:
     asked = [q for q in questions if q.lang == lang and q.expect is not None]
     misses = []
     for question in asked:

@@ -12,9 +12,9 @@ from knowledge.calls import (
     means_everywhere,
     new_call_id,
     pack_ids,
-    parse_local_time,
 )
 from knowledge.pack import Entry, KnowledgePack, Source
+from knowledge.values import parse_local_time
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from knowledge.pack import (
     check_pack,
     load_pack,
 )
+from knowledge.text import LANGUAGES
 
 REAL_PACK = Path(__file__).resolve().parents[2] / "knowledge" / "pack"
 VILNIUS = ZoneInfo("Europe/Vilnius")
@@ -377,7 +378,8 @@ def test_load_pack_raises_with_every_problem(tmp_path: Path) -> None:
 
     assert [str(problem) for problem in raised.value.problems] == [
         "pack/a.yaml:14: entry 'avp aims': bad id 'avp aims' "
-        "(use lowercase a-z, 0-9 and '-', starting with a letter or digit)",
+        "(use lowercase a-z, 0-9, '-' and '_', starting with a letter or digit, "
+        "at most 48 characters)",
         "pack/a.yaml:25: call 'pilot-2021': unknown time zone 'Mars' "
         "(use an IANA name like Europe/Riga)",
     ]
@@ -569,7 +571,7 @@ def test_real_pack_entries_have_three_to_six_questions_per_language() -> None:
 
     assert len(mine) >= 24
     for entry in mine:
-        for lang in ("lt", "lv", "en"):
+        for lang in LANGUAGES:
             assert 3 <= len(entry.questions[lang]) <= 6, (entry.id, lang)
 
 

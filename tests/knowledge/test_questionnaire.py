@@ -13,7 +13,6 @@ import pytest
 
 from knowledge.municipalities import load_municipalities
 from knowledge.questionnaire import (
-    LANGS,
     QUESTIONNAIRES_DIR,
     Answer,
     AnswerValue,
@@ -55,7 +54,7 @@ from knowledge.questionnaire import (
     visible_answers,
     visible_questions,
 )
-from knowledge.text import Lang
+from knowledge.text import LANGUAGES, Lang
 
 TODAY = date(2024, 6, 1)
 KNOWN_MUNICIPALITIES = frozenset({"trakai-district", "riga-city", "taurage-district"})
@@ -1112,7 +1111,7 @@ def test_missing_translation_is_reported_at_its_field(tmp_path: Path) -> None:
         """
     )
     assert problems_in(tmp_path, text) == [
-        f"broken.yaml:{line_of(text, 'text:')}: question 'members': missing text in lv"
+        f"broken.yaml:{line_of(text, 'text:')}: question 'members': text is missing language 'lv'"
     ]
 
 
@@ -1126,8 +1125,8 @@ def test_empty_translation_and_unknown_language(tmp_path: Path) -> None:
     )
     line = line_of(text, "text:")
     assert problems_in(tmp_path, text) == [
-        f"broken.yaml:{line}: question 'members': empty text in lv",
-        f"broken.yaml:{line}: question 'members': text in unknown language 'ru'",
+        f"broken.yaml:{line}: question 'members': text.lv is empty",
+        f"broken.yaml:{line}: question 'members': unknown language 'ru' in text (use lt, lv, en)",
     ]
 
 
@@ -1144,7 +1143,8 @@ def test_unknown_kind_and_unknown_field(tmp_path: Path) -> None:
     assert problems_in(tmp_path, text) == [
         f"broken.yaml:{line_of(text, 'kind: essay')}: question 'name': unknown kind 'essay'; "
         f"known kinds: {kinds}",
-        f"broken.yaml:{line_of(text, 'requird')}: question 'name': unknown field 'requird'",
+        f"broken.yaml:{line_of(text, 'requird')}: question 'name': unknown key 'requird' "
+        "(did you mean 'required'?)",
     ]
 
 
@@ -1281,8 +1281,8 @@ def test_bounds_options_and_flags_are_checked_against_the_kind(tmp_path: Path) -
         "'submitted_at' is reserved for exports",
         f"broken.yaml:{line_of(text, 'max: zero')}: question 'submitted_at': max length must be "
         "a whole number from 1",
-        f"broken.yaml:{line_of(text, 'Bad Id')}: question 'Bad Id': id must be 24 or fewer "
-        "lowercase letters, digits, '-' or '_' (got 'Bad Id')",
+        f"broken.yaml:{line_of(text, 'Bad Id')}: question 'Bad Id': bad id 'Bad Id' (use "
+        "lowercase a-z, 0-9, '-' and '_', starting with a letter or digit, at most 24 characters)",
     ]
 
 
@@ -1300,9 +1300,9 @@ def test_missing_top_level_fields_and_bad_version(tmp_path: Path) -> None:
         """
     )
     assert problems_in(tmp_path, text) == [
-        "broken.yaml:1: questionnaire: missing field 'intro'",
-        "broken.yaml:1: questionnaire: missing field 'closing'",
-        "broken.yaml:1: questionnaire: missing field 'consent'",
+        "broken.yaml:1: questionnaire: missing required field 'intro'",
+        "broken.yaml:1: questionnaire: missing required field 'closing'",
+        "broken.yaml:1: questionnaire: missing required field 'consent'",
         "broken.yaml:2: questionnaire: version must be a whole number from 1",
         "broken.yaml:4: questionnaire: directory_consent names no question ('nowhere')",
     ]
@@ -1338,7 +1338,7 @@ def test_yaml_syntax_errors_empty_files_and_repeated_keys(tmp_path: Path) -> Non
     ]
     repeated = HEADER + "title: {lt: A, lv: A, en: A}\nquestions: []\n"
     assert problems_in(tmp_path, repeated) == [
-        f"broken.yaml:{line_of(repeated, 'title', 2)}: questionnaire: field 'title' repeated "
+        f"broken.yaml:{line_of(repeated, 'title', 2)}: questionnaire: duplicate key 'title' "
         "(first at line 3)",
         f"broken.yaml:{line_of(repeated, 'questions')}: questionnaire: questions must be a "
         "non-empty list",
@@ -1411,8 +1411,8 @@ def test_every_text_of_the_default_questionnaire_exists_in_lt_lv_and_en(
         # The three languages are real translations, not copies of one another.
         assert len(set(question.text.values())) == 3, question.id
     for text in all_texts:
-        assert set(text) == set(LANGS)
-        assert all(text[lang].strip() for lang in LANGS)
+        assert set(text) == set(LANGUAGES)
+        assert all(text[lang].strip() for lang in LANGUAGES)
 
 
 def test_default_questionnaire_follows_the_survey_design(survey: Questionnaire) -> None:

@@ -17,9 +17,14 @@ from knowledge.search import (
     documents_from_pack,
     latvian_stem,
 )
+from knowledge.service import PACK_DIR
+from knowledge.text import LANGUAGES, Lang
+from knowledge.vocabulary import VOCABULARY_FILE, load_vocabulary
 
 
-def _entry(doc_id: str, questions: dict[str, list[str]], answers: dict[str, str]) -> list[Document]:
+def _entry(
+    doc_id: str, questions: dict[Lang, list[str]], answers: dict[Lang, str]
+) -> list[Document]:
     return [
         Document(id=doc_id, kind="entry", lang=lang, questions=asked, answer=answers[lang])
         for lang, asked in questions.items()
@@ -128,9 +133,12 @@ DOCUMENTS = [
 ]
 
 
+VOCABULARY = load_vocabulary(PACK_DIR / VOCABULARY_FILE)
+
+
 @pytest.fixture(scope="module")
 def index() -> SearchIndex:
-    return SearchIndex.build(DOCUMENTS)
+    return SearchIndex.build(DOCUMENTS, VOCABULARY)
 
 
 def _best_id(result: SearchResult) -> str | None:
@@ -186,7 +194,7 @@ def test_latvian_word_finds_compounds_starting_with_it() -> None:
         Document(id="survey", kind="entry", lang="lv", questions=["Kas ir aptauja?"], answer=""),
     ]
     # "pilotu" -> "pilot", which the pack only has inside "pilotprojekts".
-    result = SearchIndex.build(documents).search("Pastāstiet par pilotu", "lv")
+    result = SearchIndex.build(documents, VOCABULARY).search("Pastāstiet par pilotu", "lv")
     assert _best_id(result) == "pilot"
     assert result.confident
 
@@ -267,7 +275,9 @@ def test_cross_language_finds_a_document_missing_in_the_asked_language(
         ("asdf qwerty zxcv", "en"),
     ],
 )
-def test_off_topic_questions_are_never_confident(index: SearchIndex, query: str, lang: str) -> None:
+def test_off_topic_questions_are_never_confident(
+    index: SearchIndex, query: str, lang: Lang
+) -> None:
     assert not index.search(query, lang).confident
 
 
@@ -300,7 +310,7 @@ def test_ties_are_ordered_by_id_whatever_the_input_order() -> None:
     shuffled = twins[:]
     random.Random(7).shuffle(shuffled)
     for documents in (twins, shuffled):
-        result = SearchIndex.build(documents).search("who funds the pilot", "en")
+        result = SearchIndex.build(documents, VOCABULARY).search("who funds the pilot", "en")
         assert [hit.id for hit in result.suggestions] == [
             "pilot-funder-a",
             "pilot-funder-b",
@@ -311,11 +321,11 @@ def test_ties_are_ordered_by_id_whatever_the_input_order() -> None:
 
 def test_unknown_language_is_refused(index: SearchIndex) -> None:
     with pytest.raises(ValueError, match="unknown language"):
-        index.search("hello", "de")
+        index.search("hello", "de")  # type: ignore[arg-type]
 
 
-def _texts(word: str) -> dict[str, str]:
-    return {lang: f"{word} {lang}" for lang in ("lt", "lv", "en")}
+def _texts(word: str) -> dict[Lang, str]:
+    return {lang: f"{word} {lang}" for lang in LANGUAGES}
 
 
 def test_documents_from_pack_cover_every_entry_call_and_language() -> None:
@@ -323,7 +333,7 @@ def test_documents_from_pack_cover_every_entry_call_and_language() -> None:
     entry = Entry(
         id="avp-aims",
         tags=("avp", "aims"),
-        questions={lang: (f"aims {lang}?",) for lang in ("lt", "lv", "en")},
+        questions={lang: (f"aims {lang}?",) for lang in LANGUAGES},
         answer=_texts("answer"),
         source=source,
         verified=date(2026, 11, 22),
@@ -343,7 +353,7 @@ def test_documents_from_pack_cover_every_entry_call_and_language() -> None:
         municipalities=("kaunas-city",),
         contact="bendruomenes@nisc.lt",
         link="https://www.3sektorius.lt/labdara-parama/bendruomeniu-pilotas/",
-        questions={lang: (f"when {lang}?",) for lang in ("lt", "lv", "en")},
+        questions={lang: (f"when {lang}?",) for lang in LANGUAGES},
         tags=("pilot", "call"),
     )
     documents = documents_from_pack(KnowledgePack((entry,), (call,)))

@@ -15,6 +15,7 @@ from knowledge.language import detect_language
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
 from knowledge.pack import Call
 from knowledge.service import PACK_DIR, KnowledgeBase
+from knowledge.text import LANGUAGES, Lang
 
 VILNIUS = ZoneInfo("Europe/Vilnius")
 NOW = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
@@ -46,16 +47,16 @@ def pack_copy(tmp_path: Path) -> Path:
 
 def spring_call(call_id: str = "spring-grants-2027", title: str = "Spring grants") -> Call:
     """A call open from 1 March 2027 09:00 until 31 March 2027 23:59, Vilnius time."""
-    same = dict.fromkeys(("lt", "lv", "en"), title)
+    same = dict.fromkeys(LANGUAGES, title)
     return Call(
         id=call_id,
         title=same,
-        programme=dict.fromkeys(("lt", "lv", "en"), "Community Fund"),
-        funder=dict.fromkeys(("lt", "lv", "en"), "Ogre municipality"),
+        programme=dict.fromkeys(LANGUAGES, "Community Fund"),
+        funder=dict.fromkeys(LANGUAGES, "Ogre municipality"),
         opens=datetime(2027, 3, 1, 9, 0, tzinfo=VILNIUS),
         closes=datetime(2027, 3, 31, 23, 59, tzinfo=VILNIUS),
         timezone="Europe/Vilnius",
-        who_may_apply=dict.fromkeys(("lt", "lv", "en"), "Youth clubs"),
+        who_may_apply=dict.fromkeys(LANGUAGES, "Youth clubs"),
         municipalities=("ogre-municipality",),
         contact="grants@example.org",
         link="https://example.org/grants",
@@ -75,7 +76,7 @@ def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     ],
 )
 def test_answer_in_each_language(
-    knowledge: KnowledgeBase, lang: str, question: str, entry_id: str
+    knowledge: KnowledgeBase, lang: Lang, question: str, entry_id: str
 ) -> None:
     answer = knowledge.answer(question, lang, NOW)
     assert answer.confident
@@ -207,7 +208,7 @@ def test_calls_overview_lists_open_upcoming_and_recently_closed(
                 **{
                     **spring_call().__dict__,
                     "id": "upcoming-one",
-                    "title": dict.fromkeys(("lt", "lv", "en"), "Summer grants"),
+                    "title": dict.fromkeys(LANGUAGES, "Summer grants"),
                     "opens": at(2027, 6, 1, 0),
                     "closes": at(2027, 6, 30, 23, 59),
                 }
@@ -216,7 +217,7 @@ def test_calls_overview_lists_open_upcoming_and_recently_closed(
                 **{
                     **spring_call().__dict__,
                     "id": "closed-one",
-                    "title": dict.fromkeys(("lt", "lv", "en"), "Winter grants"),
+                    "title": dict.fromkeys(LANGUAGES, "Winter grants"),
                     "opens": now - timedelta(days=60),
                     "closes": now - timedelta(days=30),
                 }

@@ -8,9 +8,9 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.app import create_storage
+from bot.fsm import DatabaseStorage
 from bot.settings import Settings
 from storage.db import create_engine, create_sessionmaker
-from storage.fsm import DatabaseStorage
 from tests.support import service_url
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import storage.models
+from bot.fsm import DatabaseStorage, bind_session
 from storage import members
 from storage.db import (
     SessionMaker,
@@ -23,7 +24,6 @@ from storage.db import (
     create_sessionmaker,
     upgrade,
 )
-from storage.fsm import DatabaseStorage, bind_session
 from tests.support import service_url
 
 

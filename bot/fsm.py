@@ -1,4 +1,6 @@
-"""aiogram FSM storage kept in our own database, so every conversation survives a restart.
+"""aiogram's FSM storage over our own database, so every conversation survives a restart.
+
+The table and its functions are `storage.conversations`; this is the glue aiogram calls.
 
 While an update is being handled, state reads and writes go through that update's own
 database session (see `bind_session`): changes commit together with whatever else the handler
@@ -24,12 +26,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from storage.conversations import Conversation, load_conversation, store_conversation
 from storage.db import SessionMaker
-from storage.models import ConversationState
-from storage.types import utcnow
 
-Conversation = tuple[str | None, dict[str, Any]]
-_EMPTY: Conversation = (None, {})
 _PENDING = "conversation_changes"  # key in Session.info: changes not yet committed
 
 _update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
@@ -93,45 +92,25 @@ class DatabaseStorage(BaseStorage):
         if self._cache is not None and storage_key in self._cache:
             return self._cache[storage_key]
         if session is not None:
-            conversation = await self._load(session, storage_key)
+            conversation = await load_conversation(session, key=storage_key)
         else:
             async with self._sessionmaker() as own_session:
-                conversation = await self._load(own_session, storage_key)
+                conversation = await load_conversation(own_session, key=storage_key)
         if self._cache is not None:
             self._cache[storage_key] = conversation
         return conversation
-
-    @staticmethod
-    async def _load(session: AsyncSession, storage_key: str) -> Conversation:
-        row = await session.get(ConversationState, storage_key)
-        return (row.state, dict(row.data)) if row else _EMPTY
 
     async def _write(self, key: StorageKey, conversation: Conversation) -> None:
         storage_key = self._key_builder.build(key)
         session = _update_session.get()
         if session is not None:
-            await self._store(session, storage_key, conversation)
+            await store_conversation(session, key=storage_key, conversation=conversation)
             self._remember_until_commit(session, storage_key, conversation)
             return
         async with self._sessionmaker() as own_session, own_session.begin():
-            await self._store(own_session, storage_key, conversation)
+            await store_conversation(own_session, key=storage_key, conversation=conversation)
         if self._cache is not None:
             self._cache[storage_key] = conversation
-
-    @staticmethod
-    async def _store(session: AsyncSession, storage_key: str, conversation: Conversation) -> None:
-        state, data = conversation
-        row = await session.get(ConversationState, storage_key, with_for_update=True)
-        if state is None and not data:
-            if row is not None:
-                await session.delete(row)
-                await session.flush()
-            return
-        if row is None:
-            row = ConversationState(key=storage_key)
-            session.add(row)
-        row.state, row.data, row.updated_at = state, data, utcnow()
-        await session.flush()
 
     def _remember_until_commit(
         self, session: AsyncSession, storage_key: str, conversation: Conversation
