@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from aiogram import Bot, Dispatcher, Router
@@ -32,6 +32,7 @@ from aiogram.types import (
     Update,
     User,
 )
+from aiolimiter import AsyncLimiter
 
 from bot.sender import (
     CAPTION_LIMIT,
@@ -178,6 +179,25 @@ def harness() -> Harness:
 
 def now() -> float:
     return asyncio.get_running_loop().time()
+
+
+class CountingLimiter(AsyncLimiter):
+    """aiolimiter's limiter that records the period of every limiter a message had to wait for."""
+
+    waited: ClassVar[list[float]] = []
+
+    async def acquire(self, amount: float = 1) -> None:
+        if not self.has_capacity(amount):
+            CountingLimiter.waited.append(self.time_period)
+        await super().acquire(amount)
+
+
+@pytest.fixture
+def limiter_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The periods of the limiters that made a message wait (senders made after this fixture)."""
+    monkeypatch.setattr("bot.sender.AsyncLimiter", CountingLimiter)
+    CountingLimiter.waited = []
+    return CountingLimiter.waited
 
 
 # --- split_text and quote -----------------------------------------------------------------------
@@ -512,36 +532,44 @@ async def test_cancellation_during_backoff_propagates(harness: Harness) -> None:
 # --- pacing -------------------------------------------------------------------------------------
 
 
-async def test_private_chat_pacing_with_default_limits(harness: Harness) -> None:
+async def test_private_chat_pacing_with_default_limits(
+    harness: Harness, limiter_waits: list[float]
+) -> None:
     sender = Sender(harness.bot, on_unreachable=harness.calls.on_unreachable)
 
-    started = now()
     await asyncio.gather(*(sender.send_message(chat, "Labas") for chat in (1, 2, 3)))
-    assert now() - started < 0.5  # three chats: one message each, at once
+    # Three chats, one message each: no chat waited for its own limit (1 s); only the overall
+    # one (1/25 s) spaces them.
+    assert 1.0 not in limiter_waits
+    assert set(limiter_waits) <= {1 / 25}
 
     started = now()
     await asyncio.gather(*(sender.send_message(4, "Labas") for _ in range(2)))
     assert now() - started >= 0.95  # one private chat: one message per second
 
 
-async def test_private_chat_pacing_three_messages(harness: Harness) -> None:
+async def test_private_chat_pacing_three_messages(
+    harness: Harness, limiter_waits: list[float]
+) -> None:
     sender = harness.sender(private_chat_per_second=5)
     started = now()
     await asyncio.gather(*(sender.send_message(4, "Labas") for _ in range(3)))
     assert now() - started >= 0.38  # 3 messages at 5/s: two gaps of 0.2 s
-    started = now()
+    assert limiter_waits.count(0.2) == 2
+    limiter_waits.clear()
     await asyncio.gather(*(sender.send_message(chat, "Labas") for chat in (5, 6, 7)))
-    assert now() - started < 0.15
+    assert 0.2 not in limiter_waits  # other chats do not wait for each other
 
 
-async def test_group_chat_pacing(harness: Harness) -> None:
+async def test_group_chat_pacing(harness: Harness, limiter_waits: list[float]) -> None:
     sender = harness.sender(private_chat_per_second=1000, group_chat_per_minute=600)
     started = now()
     await asyncio.gather(*(sender.send_message(-20, "Sveiki") for _ in range(3)))
     assert now() - started >= 0.19  # 600/min: a message every 0.1 s
-    started = now()
+    assert limiter_waits.count(0.1) == 2
+    limiter_waits.clear()
     await asyncio.gather(*(sender.send_message(20, "Sveiki") for _ in range(3)))
-    assert now() - started < 0.1
+    assert 0.1 not in limiter_waits  # a private chat has no group's limit
 
 
 async def test_overall_pacing(harness: Harness) -> None:
