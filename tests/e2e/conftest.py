@@ -14,6 +14,16 @@ import pytest
 from tests.e2e.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here carries the `e2e` mark (`make test-fast` leaves them out)."""
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 TOKEN = "123:TEST"
 COORDINATOR_ID = 42
 
