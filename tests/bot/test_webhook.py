@@ -15,6 +15,7 @@ from bot.app import open_app
 from bot.local_session import LocalSession
 from bot.runner import create_webhook_app
 from bot.settings import Settings
+from knowledge.service import KnowledgeBase
 
 SECRET = "s3cret-token_1"
 WebhookClient = TestClient[web.Request, web.Application]
@@ -22,7 +23,7 @@ WebhookClient = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 async def client(
-    settings: Settings, bot: Bot, local_session: LocalSession
+    settings: Settings, bot: Bot, local_session: LocalSession, shared_knowledge: KnowledgeBase
 ) -> AsyncIterator[WebhookClient]:
     webhook_settings = settings.model_copy(
         update={
@@ -31,7 +32,7 @@ async def client(
         }
     )
     async with (
-        open_app(webhook_settings, bot=bot) as app,
+        open_app(webhook_settings, bot=bot, knowledge=shared_knowledge.copy()) as app,
         TestClient(TestServer(create_webhook_app(app, bot))) as test_client,
     ):
         yield test_client

@@ -84,21 +84,26 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture
-def bot_env(tmp_path: Path, telegram: FakeTelegram) -> dict[str, str]:
-    """The environment of the bot process: token, server, a fresh database, coordinator 42."""
+def bot_environment(workdir: Path, telegram: FakeTelegram) -> dict[str, str]:
+    """The environment of a bot process: token, server, a fresh database, coordinator 42."""
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TZ"}
     env = {name: value for name, value in os.environ.items() if name in keep}
     env |= {
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": telegram.url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'civicbot.db'}",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'civicbot.db'}",
         "COORDINATOR_IDS": str(COORDINATOR_ID),
         "DEFAULT_LOCALE": "lt",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }
     return env
+
+
+@pytest.fixture
+def bot_env(tmp_path: Path, telegram: FakeTelegram) -> dict[str, str]:
+    """The environment of the test's bot process."""
+    return bot_environment(tmp_path, telegram)
 
 
 @pytest.fixture

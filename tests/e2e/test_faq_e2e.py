@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
+import pytest_asyncio
 
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import KnowledgePack, load_pack
 from knowledge.service import PACK_DIR
 from knowledge.text import Lang
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, bot_environment
 from tests.e2e.fake_telegram import BOT_USERNAME, FakeTelegram
 
-pytestmark = pytest.mark.e2e
+# One bot process answers every test of this module (each asks as other people), so the slow
+# start of a process is paid once; the tests share the fake server and its event loop.
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(bot_id=123) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot_process(
+    telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[BotProcess]:
+    workdir: Path = tmp_path_factory.mktemp("faq")
+    process = BotProcess(bot_environment(workdir, telegram), workdir, telegram)
+    await process.start()
+    yield process
+    await process.kill()
 
 
 @pytest.fixture(scope="module")

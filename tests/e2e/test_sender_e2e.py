@@ -24,7 +24,7 @@ from tests.e2e.fake_telegram import (
 
 @pytest.fixture
 async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url), timeout=2)
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url), timeout=0.5)
     bot = Bot(TOKEN, session=session)
     yield bot
     await bot.session.close()
@@ -93,7 +93,7 @@ async def test_server_errors_and_timeouts_are_retried_then_recorded(
         max_delay=0.1,
     )
     telegram.inject("sendMessage", server_error(502), chat_id=5)
-    telegram.inject("sendMessage", timeout(3), chat_id=6)  # longer than the client's 2 s
+    telegram.inject("sendMessage", timeout(1), chat_id=6)  # longer than the client's 0.5 s
     recovered = await sender.send_message(5, "Labas")
     retried_after_timeout = await sender.send_message(6, "Labas")
     assert recovered.outcome is Outcome.SENT
