@@ -17,6 +17,8 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
@@ -24,7 +26,7 @@ from bot.fsm import DatabaseStorage
 from bot.i18n import LocaleMiddleware, Translations
 from bot.middlewares import HarmlessFailureGuard, InFlightMiddleware, StorageMiddleware
 from bot.sender import FloodGate, FloodGateMiddleware, Sender
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
 from knowledge.questionnaire import QUESTIONNAIRES_DIR, Questionnaire, load_questionnaires
 from knowledge.service import PACK_DIR, KnowledgeBase
@@ -149,6 +151,28 @@ def create_sender(bot: Bot, sessionmaker: SessionMaker) -> Sender:
     return Sender(bot, gate=gate, on_unreachable=on_unreachable, on_failure=on_failure)
 
 
+async def open_database(settings: Settings) -> AsyncEngine:
+    """The engine on DATABASE_URL, migrated; StartupError naming DATABASE_URL if it fails."""
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    try:
+        engine = create_engine(settings.database_url)
+    except OSError as error:  # the folder of an SQLite file cannot be made
+        raise StartupError("DATABASE_URL", f"cannot open {shown}: {describe(error)}") from None
+    try:
+        await upgrade(engine)
+    except (SQLAlchemyError, OSError) as error:
+        await engine.dispose()
+        raise StartupError("DATABASE_URL", f"cannot open {shown}: {describe(error)}") from None
+    return engine
+
+
+def describe(error: BaseException) -> str:
+    """The first line of what went wrong, without the driver's wrapping."""
+    original = getattr(error, "orig", None) or error.__cause__ or error
+    text = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    return text or type(original).__name__
+
+
 @asynccontextmanager
 async def open_app(
     settings: Settings,
@@ -166,10 +190,9 @@ async def open_app(
     and QUESTIONNAIRES_FOLDER are where the knowledge is read from; KNOWLEDGE, when given, is
     used instead of reading the pack (tests share one).
     """
-    engine = create_engine(settings.database_url)
+    engine = await open_database(settings)
     storage: BaseStorage | None = None
     try:
-        await upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
         handled_updates = None
         if deduplicate:

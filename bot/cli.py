@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, StartupError, load_settings
 from knowledge.pack import PackError
 from knowledge.text import LANGUAGES
 
@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
         return 0
+    except StartupError as error:
+        print(f"civicbot: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     except PackError as error:
         print("civicbot: the knowledge pack has problems:", file=sys.stderr)
         print(error, file=sys.stderr)
@@ -115,13 +118,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _console(settings, language=args.lang, user_id=args.user_id)
     if args.command == "db" and args.db_command == "upgrade":
         setup_logging(settings)
-        from storage.db import create_engine, upgrade
+        from bot.app import open_database
 
-        engine = create_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
+        engine = await open_database(settings)
+        await engine.dispose()
         print("database is up to date")
         return 0
     if args.command == "export":

@@ -1,74 +1,263 @@
-"""`civicbot run`: long polling (or a webhook) until SIGTERM/SIGINT, then a graceful stop."""
+"""`civicbot run`: the bot against Telegram until SIGTERM or SIGINT, then a graceful stop.
+
+Start-up never ends in a traceback. A setting that cannot work (a token Telegram rejects, a
+database that cannot be opened) stops the bot with one line naming the setting (exit code 2,
+see `StartupError`); a Bot API that cannot be reached yet (the network, or Telegram, down for a
+while) is tried again with a capped backoff and one log line per attempt, so a process manager
+never has to restart the bot for it. A signal at any moment, also while waiting, stops cleanly.
+
+Updates are received by long polling (`Poller`), or by a webhook when WEBHOOK_URL is set. An
+update is confirmed to Telegram only after it was handled, so a crash loses none; one delivered
+again after a crash is skipped when its changes were committed (see `StorageMiddleware`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.app import App, create_bot, open_app
 from bot.commands import publish_commands
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 
 log = logging.getLogger(__name__)
 
 # How long a stop waits for updates that are being handled.
 STOP_GRACE_SECONDS = 20.0
 WEBHOOK_HOST, WEBHOOK_PORT = "0.0.0.0", 8080  # behind a reverse proxy
+# Long polling: how long Telegram holds a getUpdates open when there is nothing new.
+POLL_SECONDS = 25
+# Retrying a Bot API that cannot be reached: the first wait, doubled each time up to the cap.
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0
+# Errors that mean "not now" rather than "never": the network, Telegram's servers, timeouts.
+TRANSIENT_ERRORS = (
+    TelegramNetworkError,
+    TelegramServerError,
+    ClientDecodeError,
+    TimeoutError,
+    OSError,
+)
+
+_T = TypeVar("_T")
 
 
-async def _on_startup(app: App, bot: Bot) -> None:
-    try:
-        await publish_commands(bot, app.settings, app.translations)
-    except TelegramAPIError as error:  # the menu is a convenience; the bot works without it
-        log.warning("could not set the command menu: %s", error)
+class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
+    """getUpdates answered as plain JSON objects, so that each update is read on its own.
 
+    aiogram reads a whole batch at once: one update it cannot read (say, a kind of message a
+    newer Bot API added) would fail the batch again and again. Read one by one, that update is
+    skipped with a warning and the others are handled.
+    """
 
-async def _on_shutdown(app: App, bot: Bot) -> None:
-    if not await app.in_flight.wait_idle(STOP_GRACE_SECONDS):
-        log.warning("stopped with updates still being handled")
-    if app.in_flight.last_update_id is not None:
-        # Confirm what was handled, so Telegram does not deliver it again after the restart.
-        try:
-            await bot.get_updates(offset=app.in_flight.last_update_id + 1, limit=1, timeout=0)
-        except TelegramAPIError as error:
-            log.warning("could not confirm the last updates: %s", error)
+    __returning__ = list[dict[str, Any]]
+    __api_method__ = "getUpdates"
+
+    offset: int | None = None
+    limit: int | None = None
+    timeout: int | None = None
+    allowed_updates: list[str] | None = None
 
 
 async def run(settings: Settings) -> None:
-    """Run the bot until a signal stops it."""
+    """Run the bot until a signal stops it; StartupError for a setting that cannot work."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     bot = create_bot(settings)
-    async with open_app(settings, bot=bot, deduplicate=True) as app:
-        dispatcher = app.dispatcher
+    try:
+        async with open_app(settings, bot=bot, deduplicate=True) as app:
+            if settings.webhook_url:
+                await _serve_webhook(app, bot, stop)
+            else:
+                await _poll(app, bot, stop)
+    finally:
+        await bot.session.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
-        async def on_startup() -> None:
-            await _on_startup(app, bot)
 
-        async def on_shutdown() -> None:
-            await _on_shutdown(app, bot)
+async def until_reachable(
+    call: Callable[[], Awaitable[_T]], settings: Settings, stop: asyncio.Event, what: str
+) -> _T | None:
+    """CALL's result once the Bot API answers it; None if a stop came first.
 
-        dispatcher.startup.register(on_startup)
-        if settings.webhook_url:
-            await _serve_webhook(app, bot)
-            return
-        dispatcher.shutdown.register(on_shutdown)
-        await bot.delete_webhook()
-        # One update after another: Telegram learns an update was received only when the next
-        # getUpdates asks past it, so handling before asking means a crash never loses one
-        # (and one that is delivered again is skipped when its changes were committed).
-        await dispatcher.start_polling(
-            bot,
-            allowed_updates=dispatcher.resolve_used_update_types(),
-            handle_as_tasks=False,
-            handle_signals=True,
-            close_bot_session=True,
+    A rejected token or a server that is no Bot API raises StartupError; the network and
+    Telegram's own failures are waited out with a capped backoff, one log line per attempt.
+    """
+    delay = RETRY_FIRST_SECONDS
+    while not stop.is_set():
+        try:
+            return await call()
+        except TelegramUnauthorizedError:
+            raise StartupError(
+                "BOT_TOKEN",
+                "Telegram rejected the token (401 Unauthorized): copy it again from @BotFather",
+            ) from None
+        except TelegramNotFound:
+            raise StartupError(
+                "TELEGRAM_API_URL",
+                f"{settings.telegram_api_url} answered 404 Not Found: is it a Bot API server?",
+            ) from None
+        except TelegramRetryAfter as error:
+            wait = float(error.retry_after)
+            reason = f"flood control, retry after {error.retry_after} s"
+        except TRANSIENT_ERRORS as error:
+            wait, reason = delay, _describe(error)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+        log.warning(
+            "%s: the Bot API at %s is not reachable (%s); trying again in %.0f s",
+            what,
+            settings.telegram_api_url,
+            reason,
+            wait,
         )
+        if await _stopped_within(stop, wait):
+            return None
+    return None
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait SECONDS; True as soon as STOP is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TelegramAPIError):
+        return error.message
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+async def _publish_commands(app: App, bot: Bot) -> None:
+    try:
+        await publish_commands(bot, app.settings, app.translations)
+    except (TelegramAPIError, *TRANSIENT_ERRORS) as error:  # a convenience; the bot works without
+        log.warning("could not set the command menu: %s", _describe(error))
+
+
+# --- long polling -------------------------------------------------------------------------------
+
+
+async def _poll(app: App, bot: Bot, stop: asyncio.Event) -> None:
+    settings = app.settings
+
+    async def delete_webhook() -> bool:
+        return await bot.delete_webhook()
+
+    if await until_reachable(delete_webhook, settings, stop, "start") is None:
+        return
+    await _publish_commands(app, bot)
+    log.info("polling %s for updates", settings.telegram_api_url)
+    await Poller(app.dispatcher, bot, settings, stop).run()
+
+
+class Poller:
+    """Long polling: fetch updates, handle them, and confirm only what was handled."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, bot: Bot, settings: Settings, stop: asyncio.Event
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._bot = bot
+        self._settings = settings
+        self._stop = stop
+        self._allowed = dispatcher.resolve_used_update_types()
+        self.offset: int | None = None  # the first update id not handled yet
+
+    async def run(self) -> None:
+        """Until a stop: fetch, handle in order, then confirm what was handled."""
+        while not self._stop.is_set():
+            batch = await self._fetch()
+            for raw in batch or ():
+                await self._handle(raw)
+        await self._confirm()
+
+    async def _fetch(self) -> list[dict[str, Any]] | None:
+        """The next updates (waiting for them up to POLL_SECONDS); None once stopped."""
+        method = GetRawUpdates(
+            offset=self.offset, timeout=POLL_SECONDS, allowed_updates=self._allowed
+        )
+
+        async def get_updates() -> list[dict[str, Any]]:
+            while True:
+                try:
+                    return await self._bot(method, request_timeout=POLL_SECONDS + 10)
+                except TelegramConflictError as error:
+                    # Another process polls with this token, or a webhook is set: wait it out.
+                    log.warning("getUpdates: %s; trying again in 5 s", error.message)
+                    if await _stopped_within(self._stop, 5):
+                        return []
+
+        fetch = asyncio.ensure_future(
+            until_reachable(get_updates, self._settings, self._stop, "getUpdates")
+        )
+        stopped = asyncio.ensure_future(self._stop.wait())
+        done, _ = await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if fetch not in done:
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetch
+            return None
+        stopped.cancel()
+        return fetch.result()
+
+    async def _handle(self, raw: dict[str, Any]) -> None:
+        """Read and handle one update; one that cannot be read is skipped with a warning."""
+        update_id = raw.get("update_id")
+        if not isinstance(update_id, int):
+            log.warning("skipped an update without an id: %.200r", raw)
+            return
+        try:
+            update = Update.model_validate(raw, context={"bot": self._bot})
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            log.warning(
+                "update %s cannot be read (%s: %s): skipped", update_id, where, first["msg"]
+            )
+        else:
+            try:
+                await self._dispatcher.feed_update(self._bot, update)
+            except Exception:
+                log.exception("update %s failed", update_id)
+        self.offset = update_id + 1
+
+    async def _confirm(self) -> None:
+        """Tell Telegram what was handled, so it does not deliver it again after a restart."""
+        if self.offset is None:
+            return
+        try:
+            await self._bot(GetRawUpdates(offset=self.offset, limit=1, timeout=0))
+        except (TelegramAPIError, *TRANSIENT_ERRORS) as error:
+            log.warning("could not confirm the last updates: %s", _describe(error))
+
+
+# --- webhook ------------------------------------------------------------------------------------
 
 
 def create_webhook_app(app: App, bot: Bot) -> web.Application:
@@ -88,33 +277,31 @@ def create_webhook_app(app: App, bot: Bot) -> web.Application:
     return web_app
 
 
-async def _serve_webhook(app: App, bot: Bot) -> None:
+async def _serve_webhook(app: App, bot: Bot, stop: asyncio.Event) -> None:
     settings = app.settings
-    assert settings.webhook_url is not None
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
 
-    async def register_webhook() -> None:
-        await bot.set_webhook(
+    async def register_webhook() -> bool:
+        return await bot.set_webhook(
             settings.webhook_url or "",
             secret_token=secret,
             allowed_updates=app.dispatcher.resolve_used_update_types(),
         )
 
-    app.dispatcher.startup.register(register_webhook)
-    runner = web.AppRunner(create_webhook_app(app, bot), handle_signals=True)
+    runner = web.AppRunner(create_webhook_app(app, bot), handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, WEBHOOK_HOST, WEBHOOK_PORT)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        raise StartupError(
+            "WEBHOOK_URL", f"cannot listen on port {WEBHOOK_PORT}: {error.strerror or error}"
+        ) from None
     log.info("webhook listening on %s:%s", WEBHOOK_HOST, WEBHOOK_PORT)
     try:
-        await _wait_for_signal()
+        if await until_reachable(register_webhook, settings, stop, "start") is not None:
+            await _publish_commands(app, bot)
+            await stop.wait()
     finally:
         await runner.cleanup()  # lets the requests being handled finish
-
-
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()

@@ -123,6 +123,16 @@ class SettingsError(Exception):
     """A setting has a bad value; the message is one line naming the variable."""
 
 
+class StartupError(Exception):
+    """A setting that looked right does not work (a rejected token, a database that cannot be
+    opened); the bot stops with one line naming the variable."""
+
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+        self.reason = reason
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment and `.env`; raise SettingsError on a bad value."""
     try:

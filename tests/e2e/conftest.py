@@ -39,8 +39,8 @@ class BotProcess:
         self.logs: list[str] = []
         self._log_path = workdir / "bot.log"
 
-    async def start(self) -> None:
-        """Start the bot and wait until it has set itself up against the server."""
+    async def start(self, *, wait: bool = True) -> None:
+        """Start the bot; with WAIT, return once it has set itself up against the server."""
         assert self._process is None, "already running"
         log = self._log_path.open("ab")
         self._process = await asyncio.create_subprocess_exec(
@@ -54,7 +54,23 @@ class BotProcess:
             stderr=log,
         )
         log.close()
-        await self._telegram.wait_for("deleteWebhook", timeout=60)
+        if wait:
+            await self._telegram.wait_for("deleteWebhook", timeout=60)
+
+    async def wait_for_output(self, text: str, *, count: int = 1, timeout: float = 60) -> None:
+        """Wait until TEXT appears COUNT times in what the process printed."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.output.count(text) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{text!r} not printed {count} times:\n{self.output}")
+            await asyncio.sleep(0.1)
+
+    async def exited(self, timeout: float = 60) -> int:
+        """Wait for the process to end by itself; its exit code."""
+        assert self._process is not None, "not running"
+        code = await asyncio.wait_for(self._process.wait(), timeout)
+        self._process = None
+        return code
 
     async def stop(self, timeout: float = 30) -> int:
         """SIGTERM, as a service manager would; the exit code."""
@@ -74,6 +90,8 @@ class BotProcess:
     @property
     def output(self) -> str:
         """Everything the process printed (stdout and stderr), all runs together."""
+        if not self._log_path.exists():
+            return ""
         return self._log_path.read_text(encoding="utf-8", errors="replace")
 
 

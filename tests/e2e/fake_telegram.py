@@ -100,6 +100,11 @@ def forbidden(description: str = "Forbidden: bot was blocked by the user") -> Fa
     return Fault(403, description)
 
 
+def unauthorized() -> Fault:
+    """401: the token is not (or no longer) a bot's."""
+    return Fault(401, "Unauthorized")
+
+
 def chat_not_found() -> Fault:
     """400 for a chat Telegram does not know."""
     return Fault(400, "Bad Request: chat not found")
