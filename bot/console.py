@@ -1,7 +1,9 @@
 """`civicbot console`: talk to the bot in a terminal, with the same handlers and database.
 
 No token and no network: requests go to a local session that prints them. Buttons are shown
-with numbers; typing a number presses the button. Piped input works too, line by line.
+as #1, #2, ...; typing "#2" presses the second one, so that a plain number stays an answer.
+Piped input works too, line by line, and is echoed ("> ...") so that the output reads like the
+chat.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ from bot.local_session import BOT_TOKEN, LocalSession
 from bot.settings import Settings
 
 CONSOLE_USER_ID = 1
-CONSOLE_GREETING = "civicbot console: type a message, a button's number, or Ctrl-D to leave."
+CONSOLE_GREETING = (
+    "civicbot console: type a message, #1 (#2, ...) to press a button, or Ctrl-D to leave. "
+    "You are user {user_id}."
+)
+_PRESS = re.compile(r"#(\d+)")
 
 
 def html_to_text(text: str) -> str:
@@ -85,18 +91,23 @@ class Console:
             for button in row
             if button.callback_data
         ]
-        labels = [f"[{number}] {text}" for number, (text, _, _) in enumerate(self._buttons, 1)]
+        labels = [f"[#{number}] {text}" for number, (text, _, _) in enumerate(self._buttons, 1)]
         if labels:
             self._print("   ".join(labels))
 
     def _print(self, text: str) -> None:
         print(text, file=self._out, flush=True)
 
-    def _update_for(self, line: str) -> Update:
+    def _update_for(self, line: str) -> Update | None:
         update_id = next(self._ids)
         now = datetime.now(UTC)
-        if line.isdigit() and 1 <= int(line) <= len(self._buttons):
-            _, data, message = self._buttons[int(line) - 1]
+        press = _PRESS.fullmatch(line)
+        if press is not None:
+            number = int(press.group(1))
+            if not 1 <= number <= len(self._buttons):
+                self._print(f"(there is no button #{number})")
+                return None
+            _, data, message = self._buttons[number - 1]
             return Update(
                 update_id=update_id,
                 callback_query=CallbackQuery(
@@ -122,10 +133,14 @@ class Console:
         """Talk to APP (built around this console's bot)."""
         self._app = app
 
-    async def say(self, line: str) -> None:
-        """Handle one typed line, as Telegram would deliver it."""
+    async def say(self, line: str, *, echo: bool = False) -> None:
+        """Handle one typed line, as Telegram would deliver it (ECHO it first: piped input)."""
         assert self._app is not None, "attach the console to an app first"
-        await self._app.dispatcher.feed_update(self.bot, self._update_for(line))
+        if echo:
+            self._print(f"> {line}")
+        update = self._update_for(line)
+        if update is not None:
+            await self._app.dispatcher.feed_update(self.bot, update)
 
 
 async def _lines(stream: TextIO) -> Any:
@@ -155,9 +170,7 @@ async def run_console(
     async with open_app(settings, bot=console.bot) as app:
         console.attach(app)
         if interactive:
-            print(
-                "civicbot console: type a message, a button's number, or Ctrl-D to leave.", file=out
-            )
+            print(CONSOLE_GREETING.format(user_id=user_id), file=out)
         async for line in _lines(stdin):
-            await console.say(line)
+            await console.say(line, echo=not interactive)
         await console.bot.session.close()
