@@ -19,32 +19,44 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CommandInfo:
-    """A command, its one-line description (a message id) and who may use it."""
+    """A command, its one-line description (a message id), who may use it, and where.
+
+    A command that does not work in groups (GROUPS false) is answered there with a link that
+    opens the private chat at it (`/start <name>`).
+    """
 
     name: str
     description: str
     coordinator: bool = False
+    groups: bool = False
 
 
 COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("start", N_("Start over: language, municipality, consent")),
-    CommandInfo("help", N_("What I can do")),
+    CommandInfo("help", N_("What I can do"), groups=True),
     CommandInfo("language", N_("Change the language")),
-    CommandInfo("cancel", N_("Leave the current step")),
+    CommandInfo("cancel", N_("Leave the current step"), groups=True),
     CommandInfo("survey", N_("Fill in a questionnaire, or continue one")),
     CommandInfo("orgs", N_("Civic organisations of a municipality")),
-    CommandInfo("calls", N_("Funding calls: open, upcoming and recently closed")),
-    CommandInfo("ask", N_("Ask a question (in a group: /ask and your question)")),
+    CommandInfo("calls", N_("Funding calls: open, upcoming and recently closed"), groups=True),
+    CommandInfo("ask", N_("Ask a question (in a group: /ask and your question)"), groups=True),
     CommandInfo("export", N_("Questionnaire answers as CSV and XLSX"), coordinator=True),
     CommandInfo("stats", N_("Questionnaire counts per municipality"), coordinator=True),
     CommandInfo("newcall", N_("Add a funding call"), coordinator=True),
-    CommandInfo("reload", N_("Reload the knowledge pack without a restart"), coordinator=True),
+    CommandInfo(
+        "reload", N_("Reload the knowledge pack without a restart"), coordinator=True, groups=True
+    ),
 )
 
 
 def commands_for(*, coordinator: bool) -> list[CommandInfo]:
     """The commands a member (or a coordinator) may use."""
     return [info for info in COMMANDS if coordinator or not info.coordinator]
+
+
+def private_only_commands() -> list[CommandInfo]:
+    """The commands that work in a private chat only (not /start, which greets a group)."""
+    return [info for info in COMMANDS if not info.groups and info.name != "start"]
 
 
 def coordinator_command_names() -> list[str]:

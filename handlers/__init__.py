@@ -6,6 +6,7 @@ from aiogram import Router
 
 from handlers import (
     calls,
+    deep_links,
     directory,
     errors,
     fallback,
@@ -24,6 +25,7 @@ def create_routers() -> list[Router]:
     them; questions are the text no feature took; the fallback answers what nobody took."""
     return [
         help.create_router(),
+        deep_links.create_router(),  # before /start: links from groups open their command
         start.create_router(),
         survey_admin.create_router(),
         survey.create_router(),

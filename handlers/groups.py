@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter, Command
+from aiogram import Bot, F, Router
+from aiogram.filters import (
+    IS_MEMBER,
+    IS_NOT_MEMBER,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+)
 from aiogram.types import ChatMemberUpdated, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands import coordinator_command_names, private_only_commands
 from storage import members
 
 
@@ -35,6 +43,25 @@ async def start_in_group(message: Message) -> None:
     await message.answer(greeting())
 
 
+async def private_only(
+    message: Message, bot: Bot, command: CommandObject, is_coordinator: bool
+) -> None:
+    """A command that works in a private chat only: a button that opens it there."""
+    name = command.command.lower()
+    if name in coordinator_command_names() and not is_coordinator:
+        await message.reply(_("Only coordinators may do this."))
+        return
+    me = await bot.me()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Open a private chat"), url=f"https://t.me/{me.username}?start={name}")
+    await message.reply(
+        _(
+            "/{command} works in a private chat with me, so that what you tell me stays between us."
+        ).format(command=name),
+        reply_markup=builder.as_markup(),
+    )
+
+
 def create_router() -> Router:
     """This feature's router, new (handlers registered in the order they are asked)."""
     router = Router(name=__name__)
@@ -47,4 +74,6 @@ def create_router() -> Router:
         removed_from_group, ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER)
     )
     router.message.register(start_in_group, Command("start"))
+    names = [info.name for info in private_only_commands()]
+    router.message.register(private_only, Command(*names, ignore_case=True))
     return router

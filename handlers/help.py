@@ -43,8 +43,29 @@ def _help_text(lang: Lang, is_coordinator: bool) -> str:
 
 
 async def show_help(message: Message, is_coordinator: bool) -> None:
-    """Answer /help."""
+    """Answer /help: in a group, what works there; in a private chat, everything."""
+    if message.chat.type in {"group", "supergroup"}:
+        await message.answer(group_help_text())
+        return
     await message.answer(help_text(is_coordinator=is_coordinator))
+
+
+def group_help_text() -> str:
+    """What works in a group chat, in the current language."""
+    lines = [_("In this group I answer these commands:")]
+    lines += [
+        f"/{info.name} — {_(info.description)}"
+        for info in commands_for(coordinator=False)
+        if info.groups
+    ]
+    lines += [
+        "",
+        _(
+            "I also answer a question that mentions me or replies to one of my messages. "
+            "Everything else, such as questionnaires, works in a private chat with me."
+        ),
+    ]
+    return "\n".join(lines)
 
 
 async def cancel(message: Message, state: FSMContext) -> None:
