@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.language import LanguageGuesser
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import load_pack
 from knowledge.search import (
@@ -244,6 +245,18 @@ def bench_real_pack() -> None:
         refused += not result.confident
         refused_scores.append(result.score)
     print(f"out of scope: {len(off_topic)} questions, refused {refused / len(off_topic):.1%}")
+    guesser = LanguageGuesser.from_pack(pack)
+    print("language of the question (every question of the evaluation set):")
+    for lang in LANGUAGES:
+        asked = [q for q in questions if q.lang == lang]
+        guesses = [guesser.guess(q.q) for q in asked]
+        right = sum(guess == lang for guess in guesses)
+        unclear = sum(guess is None for guess in guesses)
+        print(
+            f"  {lang}: {right}/{len(asked)} right ({right / len(asked):.1%}), "
+            f"{unclear} unclear (the member's language is used), "
+            f"{len(asked) - right - unclear} wrong"
+        )
     print(f"latency per question: {timings.summary()}")
     print(f"scores (CONFIDENT_SCORE = {CONFIDENT_SCORE}):")
     for name, scores in (

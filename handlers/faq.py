@@ -95,6 +95,14 @@ async def send_answer(message: Message, answer: Answer) -> None:
             await message.answer(piece, reply_markup=markup)
 
 
+async def reply_to(
+    message: Message, question: str, knowledge: KnowledgeBase, lang: Lang, clock: Clock
+) -> None:
+    """Answer QUESTION in the language it is clearly written in, else in the member's LANG."""
+    asked_in = knowledge.language_of(question, lang)
+    await send_answer(message, knowledge.answer(question, asked_in, clock()))
+
+
 def ask_hint() -> str:
     """How to ask when the question itself is missing."""
     return _("Type your question after the command, for example: /ask When does the call close?")
@@ -102,7 +110,7 @@ def ask_hint() -> str:
 
 async def question(message: Message, knowledge: KnowledgeBase, lang: Lang, clock: Clock) -> None:
     """Any text in a private chat that no feature took: a question for the knowledge base."""
-    await send_answer(message, knowledge.answer(message.text or "", lang, clock()))
+    await reply_to(message, message.text or "", knowledge, lang, clock)
 
 
 async def ask(
@@ -113,7 +121,7 @@ async def ask(
     if not asked:
         await message.answer(ask_hint())
         return
-    await send_answer(message, knowledge.answer(asked, lang, clock()))
+    await reply_to(message, asked, knowledge, lang, clock)
 
 
 async def addressed_to_bot(message: Message, bot: Bot) -> dict[str, str] | bool:
@@ -140,7 +148,7 @@ async def addressed_in_group(
     if not question:
         await message.reply(ask_hint())
         return
-    await send_answer(message, knowledge.answer(question, lang, clock()))
+    await reply_to(message, question, knowledge, lang, clock)
 
 
 async def suggestion_chosen(

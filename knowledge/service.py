@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from knowledge import calls as call_texts
 from knowledge.i18n import translator
-from knowledge.language import detect_language
+from knowledge.language import LanguageGuesser
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.pack import Call, KnowledgePack, PackError, Problem, load_pack
 from knowledge.search import DocumentKind, Hit, SearchIndex
@@ -94,6 +94,7 @@ class _State:
     stored_calls: Mapping[str, Call]
     pack: KnowledgePack
     index: SearchIndex
+    languages: LanguageGuesser
     file_contacts: Mapping[str, str]
 
     @classmethod
@@ -104,6 +105,7 @@ class _State:
             stored_calls=MappingProxyType(dict(stored_calls)),
             pack=pack,
             index=SearchIndex.from_pack(pack),
+            languages=LanguageGuesser.from_pack(pack),
             file_contacts=MappingProxyType(_file_contacts(pack)),
         )
 
@@ -174,15 +176,13 @@ class KnowledgeBase:
             stored.update((call.id, call) for call in calls)
             self._state = _State.build(state.from_yaml, stored)
 
+    def guess_language(self, text: str) -> Lang | None:
+        """The language TEXT is clearly written in (see knowledge/language.py); None if unclear."""
+        return self._state.languages.guess(text[:MAX_QUESTION_LENGTH])
+
     def language_of(self, question: str, default: Lang) -> Lang:
-        """The language QUESTION is written in: by its letters and words, else by what matches."""
-        detected = detect_language(question)
-        if detected is not None:
-            return detected
-        result = self._state.index.search(question[:MAX_QUESTION_LENGTH], default, limit=1)
-        if result.confident and result.best is not None:
-            return result.best.lang
-        return default
+        """The language QUESTION is clearly written in, else DEFAULT (the member's own)."""
+        return self.guess_language(question) or default
 
     def answer(self, question: str, lang: Lang, now: datetime) -> Answer:
         """The answer to QUESTION asked in LANG at the aware moment NOW."""

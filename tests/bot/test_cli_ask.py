@@ -118,3 +118,10 @@ def test_knowledge_check_names_file_and_line_of_each_problem(civicbot: Any, tmp_
         "(2021-08-01 23:59) is not after opens (2021-08-17 00:00)"
     ]
     assert "1 problem found" in result.stderr
+
+
+def test_the_language_is_guessed_from_the_question(civicbot: Any, tmp_path: Path) -> None:
+    database = tmp_path / "civicbot.db"
+    assert ask_json(civicbot, "Kas ir Geri norai?", database)["lang"] == "lv"
+    assert ask_json(civicbot, "Who funds Local-y-mpact?", database)["lang"] == "en"
+    assert ask_json(civicbot, "Kas finansuoja Local-y-mpact?", database)["lang"] == "lt"

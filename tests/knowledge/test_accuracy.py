@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from knowledge.language import LanguageGuesser
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import KnowledgePack, load_pack
 from knowledge.search import SearchIndex
@@ -25,6 +26,8 @@ MIN_TOP1_ACCURACY = 0.9
 MIN_REFUSAL_RATE = 0.85
 # Of the questions in scope, at most this share may get a confident but wrong answer.
 MAX_CONFIDENT_WRONG = 0.1
+# The language of a question: guessed clearly and rightly at least this often, never wrongly.
+MIN_LANGUAGE_GUESSED = 0.9
 
 
 @dataclass(frozen=True)
@@ -114,3 +117,16 @@ def test_confident_answers_are_rarely_wrong(
         if result.confident and result.best is not None and result.best.id != question.expect:
             wrong.append(f"{question.q!r}: expected {question.expect}, got {result.best.id}")
     assert len(wrong) / len(asked) <= MAX_CONFIDENT_WRONG, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_language_of_a_question_is_guessed(
+    pack: KnowledgePack, questions: list[EvalQuestion], lang: Lang
+) -> None:
+    guesser = LanguageGuesser.from_pack(pack)
+    asked = [q for q in questions if q.lang == lang]
+    guesses = [guesser.guess(q.q) for q in asked]
+    wrong = [q.q for q, guess in zip(asked, guesses, strict=True) if guess not in (lang, None)]
+    assert wrong == []  # unclear is allowed (the member's language is used), wrong is not
+    right = sum(guess == lang for guess in guesses) / len(asked)
+    assert right >= MIN_LANGUAGE_GUESSED, f"{lang}: {right:.1%} guessed"

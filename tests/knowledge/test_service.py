@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import Translations
-from knowledge.language import detect_language
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
 from knowledge.pack import Call
 from knowledge.service import PACK_DIR, KnowledgeBase
@@ -293,11 +292,14 @@ def test_reload_picks_up_changes_and_keeps_stored_calls(
         ("AVP", None),
     ],
 )
-def test_detect_language(text: str, expected: str | None) -> None:
-    assert detect_language(text) == expected
+def test_guess_language(knowledge: KnowledgeBase, text: str, expected: str | None) -> None:
+    assert knowledge.guess_language(text) == expected
 
 
-def test_language_of_unclear_text_follows_what_matches(knowledge: KnowledgeBase) -> None:
-    # No distinctive letters or words: the Latvian question variants match it best.
+def test_language_of_a_question_without_distinctive_letters(knowledge: KnowledgeBase) -> None:
+    # No distinctive letters: the pack's Latvian words tell; nothing at all: the default.
     assert knowledge.language_of("Kad ir kopienu pilotprojekta uzsaukums?", "lt") == "lv"
+    assert knowledge.language_of("Kas ir Geri norai?", "lt") == "lv"
+    assert knowledge.language_of("Kas finansuoja Local-y-mpact?", "en") == "lt"
+    assert knowledge.language_of("Who funds Local-y-mpact?", "lt") == "en"
     assert knowledge.language_of("xyzzy", "en") == "en"
