@@ -9,6 +9,8 @@ Rules kept here:
 - Consent comes first and is recorded with the questionnaire's version; a draft carried over to
   a new version asks for it again, and "I agree" counts only for the version it was shown under.
 - A button acts only on the question it was shown under (or on the review); any other is stale.
+- Nothing is saved from a guess: a municipality typed in free words is offered as a button (or
+  several), and only the button saves it; text that names no municipality is refused.
 - A draft that no longer loads never blocks the member: they are told and begin again.
 """
 
@@ -271,6 +273,7 @@ class StepOutcome(Enum):
     STALE = "stale"  # a button of another step: nothing changed
     REOPEN = "reopen"  # the questionnaire changed under the conversation: open it again
     SUBMITTED = "submitted"  # the answers are submitted: `submission` says how
+    ANSWER_FIRST = "answer first"  # back to the review refused: a required question comes first
 
 
 class SubmitOutcome(Enum):
@@ -315,13 +318,13 @@ async def answer_text(
     if question is None:
         return StepResult(StepOutcome.AT_REVIEW)
     if question.kind is Kind.MUNICIPALITY:
-        found = municipalities.find(text, limit=MUNICIPALITY_CHOICES)
-        if len(found) > 1:
+        # Never saved from what was typed: the matches are offered, and a button saves one.
+        found = municipalities.recognise(text, limit=MUNICIPALITY_CHOICES)
+        if found:
             return StepResult(
                 StepOutcome.CONFIRM_MUNICIPALITY, municipalities=found, question=question
             )
-        only = found[0].id if found else None
-        result = validate_answer(question, text, municipalities=lambda _text: only, today=today)
+        result = validate_answer(question, text, municipalities=lambda _text: None, today=today)
     else:
         result = validate_answer(question, text, municipalities=municipalities, today=today)
     if isinstance(result, Invalid):
@@ -365,7 +368,11 @@ async def press(
     if isinstance(moved, Invalid):
         return StepResult(StepOutcome.REFUSED, invalid=moved, question=question)
     await _save(session, survey, moved)
-    return StepResult(StepOutcome.TICKED if action is StepAction.TICK else StepOutcome.MOVED)
+    if action is StepAction.TICK:
+        return StepResult(StepOutcome.TICKED)
+    if action is StepAction.REVIEW and survey.question is not None:
+        return StepResult(StepOutcome.ANSWER_FIRST, question=survey.question)
+    return StepResult(StepOutcome.MOVED)
 
 
 def _move(

@@ -12,7 +12,6 @@ pack is refused with its problems and the old one stays in use.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime
 from typing import Final
 
@@ -37,7 +36,7 @@ from knowledge.i18n import format_datetime
 from knowledge.municipalities import MunicipalityDirectory
 from knowledge.service import KnowledgeBase
 from knowledge.text import Lang
-from knowledge.values import parse_local_time
+from knowledge.values import normalise_contact, normalise_url, parse_local_time
 from storage import calls
 from storage.types import Clock
 
@@ -119,7 +118,10 @@ def prompt(step: str, settings: Settings) -> str:
             "and choose it from the buttons, as many as needed, then press Done. "
             "Or press All municipalities."
         ),
-        "contact": _("Step 8 of 9: whom should applicants contact (e-mail or phone)?"),
+        "contact": _(
+            "Step 8 of 9: whom should applicants contact? Type an e-mail address, a phone "
+            "number or a web address."
+        ),
         "link": _("Step 9 of 9: the link to the call's page (https://...), or press No link."),
     }
     return texts[step].format(zone=settings.timezone)
@@ -236,7 +238,7 @@ async def text_typed(
     lang: Lang,
     clock: Clock,
 ) -> None:
-    """A text step: keep the text (within its limit) and go on."""
+    """A text step: keep the text (within its limit) and go on; a contact must be one."""
     step = await _step_at(state)
     text = (message.text or "").strip()
     if not text or len(text) > TEXT_LIMITS[step]:
@@ -244,6 +246,17 @@ async def text_typed(
             _("Please keep it under {limit} characters.").format(limit=TEXT_LIMITS[step])
         )
         return
+    if step == "contact":
+        contact = normalise_contact(text)
+        if contact is None:
+            await message.answer(
+                _(
+                    "This is not an e-mail address, a phone number or a web address. Please "
+                    "type one, for example info@community.org or +370 612 34567."
+                )
+            )
+            return
+        text = contact
     await state.update_data({step: text})
     await next_step(message, state, step, settings, knowledge, lang, clock)
 
@@ -374,11 +387,9 @@ async def link_typed(
     lang: Lang,
     clock: Clock,
 ) -> None:
-    """The call's web page."""
-    link = (message.text or "").strip()
-    if link.lower().startswith("www."):
-        link = f"https://{link}"
-    if not re.fullmatch(r"https?://\S+", link, re.IGNORECASE) or len(link) > TEXT_LIMITS["link"]:
+    """The call's web page (http or https; a bare address gets https://)."""
+    link = normalise_url(message.text or "")
+    if not link or len(link) > TEXT_LIMITS["link"]:
         await message.answer(
             _("This does not look like a link. Please type it like https://example.org/call."),
             reply_markup=step_keyboard("link"),

@@ -56,9 +56,8 @@ async def choose_language(
     await members.set_language(session, member=member, language=callback_data.code)
     with i18n.use_locale(callback_data.code):
         await query.answer()
-        confirmation = _("I will speak {language} with you.").format(
-            language=LANGUAGE_NAMES[callback_data.code]
-        )
+        # Said in the language just chosen, which is the language it names.
+        confirmation = _("I will speak English with you.")
         if isinstance(message, Message):
             await message.edit_text(confirmation)
         else:  # older than 48 hours: Telegram no longer lets the bot edit it

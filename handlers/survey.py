@@ -219,9 +219,17 @@ async def consent_answered(
     await drop_keyboard(query)
     if result.outcome is ConsentOutcome.DECLINED:
         await state.clear()
-        await message.answer(
-            _("Understood: nothing is stored. Send /survey if you change your mind.")
-        )
+        if result.submission_kept:
+            await message.answer(
+                _(
+                    "Understood: nothing new is stored. The answers you submitted before stay "
+                    "as they were; send /survey if you want to update them."
+                )
+            )
+        else:
+            await message.answer(
+                _("Understood: nothing is stored. Send /survey if you change your mind.")
+            )
         return
     assert result.survey is not None
     await state.set_state(Survey.answering)
@@ -293,10 +301,13 @@ async def answer_typed(
         notice = _("All questions are answered. Check your answers and press “Submit”.")
         await show_step(message, survey, lang, municipalities, member, notice=notice)
     elif result.outcome is StepOutcome.CONFIRM_MUNICIPALITY and result.question is not None:
-        await message.answer(
-            _("Which one do you mean?"),
-            reply_markup=municipality_keyboard(result.question, list(result.municipalities), lang),
-        )
+        found = list(result.municipalities)
+        if len(found) == 1:
+            ask = _("Did you mean {municipality}? Press it to confirm, or type the name again.")
+            ask = ask.format(municipality=quote(found[0].names[lang]))
+        else:
+            ask = _("Which one do you mean? Press it, or type the name again.")
+        await message.answer(ask, reply_markup=municipality_keyboard(result.question, found, lang))
     elif result.outcome is StepOutcome.REFUSED and result.invalid is not None:
         notice = warning(result.invalid, lang)
         await show_step(message, survey, lang, municipalities, member, notice=notice)
@@ -395,7 +406,12 @@ async def step_pressed(
         return
     # A tick on a message too old to edit (over 48 hours) shows the question again instead.
     await drop_keyboard(query)
-    await show_step(message, survey, lang, municipalities, member)
+    notice = None
+    if result.outcome is StepOutcome.ANSWER_FIRST:
+        notice = _(
+            "This question is required, so the review can only come after it: please answer it."
+        )
+    await show_step(message, survey, lang, municipalities, member, notice=notice)
 
 
 async def _submitted(

@@ -129,6 +129,20 @@ class MunicipalityDirectory:
         ranked = sorted(named, key=lambda i: (-totals[i], self._sort_keys[i]))
         return [self._items[i] for i in ranked[:limit]]
 
+    def recognise(self, text: str, *, limit: int = 8) -> list[Municipality]:
+        """Municipalities TEXT names, best first; [] when TEXT is not a municipality's name.
+
+        Unlike `find`, every word must be part of some municipality's name (or a word such as
+        "rajonas" or "novads"): "Jonas Jonaitis" or "Green Trakai & Co" name no municipality,
+        although one of their words resembles one.
+        """
+        words = _tokens(text)
+        if not words or len(words) > _MAX_QUERY_TOKENS:
+            return []
+        if any(not self._token_scores(word) for word in words if len(word) > 1):
+            return []
+        return self.find(text, limit=limit)
+
     def _match_word(self, word: str) -> dict[int, _TokenMatch]:
         """The best match of one typed word in each municipality it matches."""
         token_scores = self._token_scores(word)

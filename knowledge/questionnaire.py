@@ -693,7 +693,7 @@ _NOT_URL: Final = lazy_gettext(
 )
 _URL_SCHEME: Final = lazy_gettext("Only http and https addresses are allowed.")
 _UNKNOWN_MUNICIPALITY: Final = lazy_gettext(
-    "We could not find that municipality. Please choose it from the list."
+    "I found no municipality by that name. Type a part of its name, for example “Trakai” or “Ogre”."
 )
 _YES_NO: Final = lazy_gettext("Please answer “yes” or “no”.")
 _SCALE: Final = lazy_gettext("Please choose a number from 1 to 5.")
@@ -1207,8 +1207,17 @@ def _at(draft: Draft, question: Question | None, *, editing: bool | None = None)
 def _with_answers(
     questionnaire: Questionnaire, draft: Draft, answers: Mapping[str, AnswerValue]
 ) -> Draft:
-    """DRAFT holding only those of ANSWERS whose question is asked, with their kinds."""
-    kept = visible_answers(questionnaire, answers)
+    """DRAFT holding ANSWERS to the questionnaire's questions, in its order, with their kinds.
+
+    An answer to a question that is not asked now (B after A changed from yes to no) is kept:
+    should the question be asked again, it needs no retyping. Only asked questions' answers are
+    shown in the review and submitted (`visible_answers`).
+    """
+    kept = {
+        question.id: answers[question.id]
+        for question in questionnaire.questions
+        if question.id in answers
+    }
     kinds = {key: questionnaire.question(key).kind.value for key in kept}
     return replace(draft, answers=kept, kinds=kinds)
 
@@ -1227,7 +1236,8 @@ def current_question(questionnaire: Questionnaire, draft: Draft) -> Question | N
 def answer_current(questionnaire: Questionnaire, draft: Draft, answer: Answer) -> Draft:
     """DRAFT with ANSWER to the current question, moved on to the next question or the review.
 
-    Answers to questions that are no longer asked (B after A changed from yes to no) are dropped.
+    While editing from the review, it moves on to the first question asked that has no answer
+    yet (one the change made necessary), else back to the review.
     """
     if draft.current is None:
         raise ValueError("the draft is at the review; there is no question to answer")

@@ -187,3 +187,15 @@ def normalise_url(text: str) -> str | None:
         return None
     netloc = host if port is None else f"{host}:{port}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
+def normalise_contact(text: str) -> str | None:
+    """A way to reach someone: an e-mail address, a phone number or a web address, normalised;
+    None if TEXT is none of these."""
+    text = text.strip()
+    if "@" in text:
+        return normalise_email(text)
+    phone = normalise_phone(text)
+    if phone:
+        return phone
+    return normalise_url(text) or None

@@ -65,7 +65,7 @@ async def test_language_command_and_sticker(
     telegram.press(ona, offer, offer.callback_data("Latviešu"))
     edited = await telegram.wait_for("editMessageText", chat_id=7)
     assert edited.status == 200
-    assert edited.params["text"] == "Runāšu ar jums: Latviešu."
+    assert edited.params["text"] == "Runāšu ar jums latviski."
     telegram.send_sticker(ona)
     reply = (await telegram.wait_for(chat_id=7)).message
     assert reply is not None

@@ -410,3 +410,38 @@ async def test_group_unaddressed_message_is_ignored(chatter: Chatter) -> None:
         message_id=501, date=datetime.now(UTC), chat=GROUP, from_user=make_user(12), text="hi"
     )
     assert await replies_in_group(chatter, PILOT_QUESTION, reply_to_message=reply_to_person) == []
+
+
+async def test_a_question_is_answered_in_the_language_it_is_written_in(
+    chatter: Chatter, app: App
+) -> None:
+    # Telegram in Russian: the member's language is the default, Lithuanian.
+    chatter.user = make_user(31, "ru")
+    chatter.chat = Chat(id=31, type="private")
+    [english] = await chatter.send("Who funds Local-y-mpact?")
+    assert english.text == entry_answer(app, "lympact-funding", "en")
+    [latvian] = await chatter.send("Kas ir Geri norai?")
+    assert latvian.text == entry_answer(app, "lympact-organiser", "lv")
+    # Unclear (a name alone): the member's own language.
+    [unclear] = await chatter.send("Local-y-mpact")
+    assert unclear.text == entry_answer(app, "lympact-about", "lt")
+    # Everything else stays in the member's language.
+    [help_text] = await chatter.send("/help")
+    assert help_text.text.startswith("Štai ką galiu:")
+
+
+async def test_new_call_contact_must_be_an_email_phone_or_web_address(
+    chatter: Chatter, app: App
+) -> None:
+    ask_places = await to_places_step(chatter, app)
+    [ask_contact] = await chatter.press(ask_places, "All municipalities")
+    assert "e-mail address, a phone number or a web address" in ask_contact.text
+    for wrong in ("call Ona", "ona@", "12", "javascript:alert(1)"):
+        [refused] = await chatter.send(wrong)
+        assert refused.text.startswith(
+            "This is not an e-mail address, a phone number or a web address."
+        ), wrong
+    [ask_link] = await chatter.send("8 612 34567")
+    assert ask_link.text.startswith("Step 9 of 9")
+    [preview] = await chatter.press(ask_link, "No link")
+    assert "Contact: +37061234567" in preview.text  # stored as the validators normalise it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import Chat, Sticker
 
@@ -167,4 +168,19 @@ async def test_onboarding_buttons_work_under_a_message_too_old_to_edit(
 
 async def test_language_button_under_a_message_too_old_to_edit(chatter: Chatter) -> None:
     [confirmation] = await press_on_old_message(chatter, "lang:lv")
-    assert confirmation.text == "Runāšu ar jums: Latviešu."
+    assert confirmation.text == "Runāšu ar jums latviski."
+
+
+@pytest.mark.parametrize(
+    ("code", "sentence"),
+    [
+        ("lt", "Kalbėsiu su jumis lietuviškai."),
+        ("lv", "Runāšu ar jums latviski."),
+        ("en", "I will speak English with you."),
+    ],
+)
+async def test_the_language_confirmation_is_a_natural_sentence(
+    chatter: Chatter, code: str, sentence: str
+) -> None:
+    [confirmation] = await press_on_old_message(chatter, f"lang:{code}")
+    assert confirmation.text == sentence

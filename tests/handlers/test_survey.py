@@ -33,6 +33,9 @@ from tests.handlers.old_messages import press_on_old_message
 from tests.support import Chatter, buttons, make_user
 
 QUESTIONNAIRE = "civic-organisations"
+# The consent version of the questionnaire as it is now, and of the next version tests make.
+CURRENT = load_questionnaires()[QUESTIONNAIRE].version
+NEXT = CURRENT + 1
 AGREE = "I agree, let's begin"
 
 
@@ -79,6 +82,14 @@ async def begin(chatter: Chatter) -> SendMessage:
     return first
 
 
+async def type_municipality(chatter: Chatter, typed: str) -> SendMessage:
+    """Type a municipality's name, confirm the one it names with its button: the next step."""
+    offer = one(await chatter.send(typed))
+    assert offer.text.startswith("Did you mean "), offer.text
+    [name] = buttons(offer)
+    return one(await chatter.press(offer, name))
+
+
 async def to_review(
     chatter: Chatter,
     *,
@@ -92,7 +103,7 @@ async def to_review(
     q = one(await chatter.send(name))
     q = one(await chatter.press(q, "Local community"))
     assert "In which municipality" in q.text
-    q = one(await chatter.send(municipality))
+    q = await type_municipality(chatter, municipality)
     assert "Contact person's full name" in q.text
     q = one(await chatter.send("Ona Onaitė"))
     q = one(await chatter.send("ona@example.lt"))
@@ -136,7 +147,7 @@ async def to_areas(chatter: Chatter) -> SendMessage:
     await begin(chatter)
     q = one(await chatter.send("Klubas"))
     q = one(await chatter.press(q, "Informal group"))
-    q = one(await chatter.send("Riga"))
+    q = await type_municipality(chatter, "Riga")
     q = one(await chatter.send("Jānis"))
     q = one(await chatter.send("janis@example.lv"))
     for _ in range(3):
@@ -162,7 +173,7 @@ async def test_consent_comes_first_and_is_recorded_with_its_version(
     assert first.text.startswith("Question 1 of ")
     row = await draft_row(app)
     assert row is not None
-    assert row.consent_version == "civic-organisations@1"
+    assert row.consent_version == f"civic-organisations@{CURRENT}"
     assert row.consent_at is not None
     assert datetime.now(UTC) - row.consent_at < timedelta(minutes=1)
 
@@ -210,7 +221,7 @@ async def test_agreeing_to_the_consent_of_an_earlier_version_is_refused(
     consent = one(await chatter.send("/survey"))
     original: Questionnaire = app.dispatcher["questionnaires"][QUESTIONNAIRE]
     changed: dict[Lang, str] = {"lt": "Saugome.", "lv": "Glabājam.", "en": "We also keep"}
-    v2 = replace(original, version=2, consent=changed)
+    v2 = replace(original, version=NEXT, consent=changed)
     app.dispatcher["questionnaires"] = {QUESTIONNAIRE: v2}
 
     # "I agree" under the version 1 text: no consent recorded, the text in force is shown.
@@ -224,7 +235,7 @@ async def test_agreeing_to_the_consent_of_an_earlier_version_is_refused(
     first = one(await chatter.press(shown, AGREE))
     assert first.text.startswith("Question 1 of ")
     row = await draft_row(app)
-    assert row is not None and row.consent_version == "civic-organisations@2"
+    assert row is not None and row.consent_version == f"civic-organisations@{NEXT}"
 
 
 async def test_a_draft_that_no_longer_loads_is_replaced_after_telling_the_member(
@@ -248,7 +259,7 @@ async def test_a_draft_that_no_longer_loads_is_replaced_after_telling_the_member
     assert "What is the name of your organisation" in first.text
     assert await answers_so_far(app) == {}
     row = await draft_row(app)
-    assert row is not None and row.consent_version == "civic-organisations@1"
+    assert row is not None and row.consent_version == f"civic-organisations@{CURRENT}"
     resumed = one(await chatter.send("/survey"))
     assert resumed.text.startswith("Welcome back!")
 
@@ -295,6 +306,8 @@ async def test_other_area_is_asked_only_when_other_is_ticked(chatter: Chatter, a
             q = one(await chatter.press(q, "Local community"))
         elif answer == "":
             q = one(await chatter.press(q, "Skip"))
+        elif answer == "Ogre":
+            q = await type_municipality(chatter, answer)
         else:
             q = one(await chatter.send(answer))
     assert "In which areas" in q.text
@@ -370,7 +383,7 @@ async def test_too_long_and_wrong_kind_answers_are_refused(chatter: Chatter, app
     q = one(await chatter.send("2"))  # an option's number works too
     assert "In which municipality" in q.text
     nowhere = one(await chatter.send("Atlantis"))
-    assert "We could not find that municipality" in nowhere.text
+    assert "I found no municipality by that name" in nowhere.text
     choices = one(await chatter.send("Vilnius"))
     assert buttons(choices) == ["Vilnius city", "Vilnius district"]
     q = one(await chatter.press(choices, "Vilnius district"))
@@ -490,7 +503,7 @@ async def test_review_edit_and_submit(chatter: Chatter, app: App) -> None:
     assert submission.answers["areas"] == ["culture", "other"]
     assert submission.answers["challenges_details"] is None
     assert (submission.language, submission.municipality) == ("en", "trakai-district")
-    assert submission.consent_version == "civic-organisations@1"
+    assert submission.consent_version == f"civic-organisations@{CURRENT}"
     assert submission.consent_at <= submission.submitted_at
     assert submission.superseded_at is None
     assert await draft_row(app) is None
@@ -540,7 +553,7 @@ async def test_button_of_an_earlier_question_changes_nothing(chatter: Chatter, a
     await begin(chatter)
     kind = one(await chatter.send("Klubas"))
     q = one(await chatter.press(kind, "Local community"))
-    q = one(await chatter.send("Trakai"))
+    q = await type_municipality(chatter, "Trakai")
     before = await answers_so_far(app)
 
     # The kind question's buttons, pressed again two questions later.
@@ -634,7 +647,7 @@ async def test_progress_survives_a_restart(
     async with open_app(settings, bot=bot, knowledge=shared_knowledge.copy()) as restarted:
         again = Chatter(restarted.dispatcher, bot, local_session, user, chat, _ids=chatter._ids)
         # Just typing the next answer works...
-        q = one(await again.send("Ogre"))
+        q = await type_municipality(again, "Ogre")
         assert "Contact person's full name" in q.text
         # ...and /survey shows the same question.
         resumed = one(await again.send("/survey"))
@@ -656,13 +669,13 @@ async def test_new_version_migrates_the_draft_and_asks_consent_again(
     await begin(chatter)
     q = one(await chatter.send("Klubas"))
     q = one(await chatter.press(q, "Local community"))
-    one(await chatter.send("Trakai"))
+    await type_municipality(chatter, "Trakai")
     original: Questionnaire = app.dispatcher["questionnaires"][QUESTIONNAIRE]
     kind = original.question("org_type")
     narrower = replace(kind, options=tuple(o for o in kind.options if o.id != "community"))
     v2 = replace(
         original,
-        version=2,
+        version=NEXT,
         questions=tuple(narrower if q.id == "org_type" else q for q in original.questions),
     )
     app.dispatcher["questionnaires"] = {QUESTIONNAIRE: v2}
@@ -672,7 +685,7 @@ async def test_new_version_migrates_the_draft_and_asks_consent_again(
     assert "This questionnaire has changed since you started it" in consent.text
     assert buttons(consent) == [AGREE, "No, thanks"]
     row = await draft_row(app)
-    assert row is not None and row.version == 2 and row.consent_at is None
+    assert row is not None and row.version == NEXT and row.consent_at is None
     assert surveys.draft_of(row).answers == {
         "org_name": "Klubas",
         "municipality": "trakai-district",
@@ -682,7 +695,7 @@ async def test_new_version_migrates_the_draft_and_asks_consent_again(
     assert "What kind of organisation" in asked.text  # the answer that no longer fits
     assert "Local community" not in buttons(asked)
     row = await draft_row(app)
-    assert row is not None and row.consent_version == "civic-organisations@2"
+    assert row is not None and row.consent_version == f"civic-organisations@{NEXT}"
 
 
 async def test_several_questionnaires_are_listed(chatter: Chatter, app: App) -> None:
@@ -907,3 +920,67 @@ async def test_orgs_in_the_middle_of_a_survey_leaves_it_going(chatter: Chatter, 
     q = one(await chatter.send("Klubas"))
     assert "What kind of organisation" in q.text
     assert (await answers_so_far(app))["org_name"] == "Klubas"
+
+
+async def test_an_edit_in_the_review_asks_only_what_it_made_necessary(
+    chatter: Chatter, app: App
+) -> None:
+    as_member(chatter)
+    review = await to_review(chatter, cooperates=False)
+    number = _review_number(review, "cooperate with the municipality?")
+    q = one(await chatter.press(review, f"✏️ {number}"))
+    q = one(await chatter.press(q, "Yes"))
+    assert "In what ways" in q.text  # newly needed
+    await chatter.press(q, "☐ Funding and grant competitions")
+    q = one(await chatter.press(q, "Done"))
+    q = one(await chatter.press(q, "Every month"))
+    review = one(await chatter.press(q, "4"))
+    assert "Please check your answers" in review.text  # not the challenges again
+
+    # Back to "No", then "Yes" once more: the cooperation answers are not typed again.
+    number = _review_number(review, "cooperate with the municipality?")
+    q = one(await chatter.press(review, f"✏️ {number}"))
+    review = one(await chatter.press(q, "No"))
+    assert "Every month" not in review.text
+    number = _review_number(review, "cooperate with the municipality?")
+    q = one(await chatter.press(review, f"✏️ {number}"))
+    review = one(await chatter.press(q, "Yes"))
+    assert "Please check your answers" in review.text
+    assert "Every month" in review.text and "Funding and grant competitions" in review.text
+    answers = await answers_so_far(app)
+    assert answers["cooperation_rating"] == 4
+
+
+async def test_declining_to_update_a_submission_does_not_claim_nothing_is_stored(
+    chatter: Chatter, app: App
+) -> None:
+    as_member(chatter)
+    one(await chatter.press(await to_review(chatter), "Submit"))
+    consent = one(await chatter.send("/survey"))
+    assert "You submitted this questionnaire on" in consent.text
+    declined = one(await chatter.press(consent, "No, thanks"))
+    assert declined.text == (
+        "Understood: nothing new is stored. The answers you submitted before stay as they "
+        "were; send /survey if you want to update them."
+    )
+    async with app.sessionmaker() as session:
+        kept = await surveys.current_submission(
+            session, member_id=7, questionnaire_id=QUESTIONNAIRE
+        )
+    assert kept is not None
+
+
+async def test_back_to_the_review_says_why_a_required_question_comes_first(
+    chatter: Chatter,
+) -> None:
+    as_member(chatter)
+    review = await to_review(chatter, cooperates=False)
+    number = _review_number(review, "cooperate with the municipality?")
+    q = one(await chatter.press(review, f"✏️ {number}"))
+    forms = one(await chatter.press(q, "Yes"))
+    assert "In what ways" in forms.text and "Back to the review" in buttons(forms)
+    again = one(await chatter.press(forms, "Back to the review"))
+    assert again.text.startswith(
+        "This question is required, so the review can only come after it: please answer it."
+    )
+    assert "In what ways" in again.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -447,7 +448,8 @@ def test_municipality_checks_ids_against_the_given_container() -> None:
         validate_answer(question, " Riga-City ", municipalities=KNOWN_MUNICIPALITIES)
     ) == ("riga-city")
     assert english(validate_answer(question, "atlantis", municipalities=KNOWN_MUNICIPALITIES)) == (
-        "We could not find that municipality. Please choose it from the list."
+        "I found no municipality by that name. Type a part of its name, "
+        "for example “Trakai” or “Ogre”."
     )
     with pytest.raises(ValueError, match="known municipality ids"):
         validate_answer(question, "trakai-district")
@@ -821,22 +823,30 @@ def test_a_member_answers_edits_and_submits(club: Questionnaire) -> None:
     assert draft.answers["note"] is None
     assert is_complete(club, draft.answers)
 
-    # Editing A (cooperates) to "no" drops B (forms, frequency) and returns to the review.
+    # Editing A (cooperates) to "no" hides B (forms, frequency) and returns to the review; B's
+    # answers are not shown or submitted, but kept in case A goes back to "yes".
     edited = edit_question(club, draft, "cooperates")
     assert isinstance(edited, Draft)
     assert (edited.current, edited.editing) == ("cooperates", True)
     draft = answer(club, edited, "ne")
     assert (draft.current, draft.editing) == (None, False)
-    assert "forms" not in draft.answers
-    assert "frequency" not in draft.answers
+    assert "forms" not in visible_answers(club, draft.answers)
+    assert "frequency" not in final_answers(club, draft)
+    assert draft.answers["forms"] == ["funding", "events"]
 
-    # Back to "yes": the questions that became necessary are asked, then the review again.
+    # Back to "yes": B's answers still fit, so nothing is asked again: back to the review.
+    draft = answer(club, moved(edit_question(club, draft, "cooperates")), "jā")
+    assert (draft.current, draft.editing) == (None, False)
+    assert final_answers(club, draft)["forms"] == ["funding", "events"]
+
+    # A question the change makes necessary for the first time is asked, then the review again.
+    draft = answer(club, moved(edit_question(club, draft, "cooperates")), "ne")
+    no_forms = {key: value for key, value in draft.answers.items() if key != "forms"}
+    draft = replace(draft, answers=no_forms)
     draft = answer(club, moved(edit_question(club, draft, "cooperates")), "jā")
     assert (draft.current, draft.editing) == ("forms", True)
     assert draft.selection == ()
     draft = answer(club, draft, "1")
-    assert (draft.current, draft.editing) == ("frequency", True)
-    draft = answer(club, draft, "weekly")
     assert (draft.current, draft.editing) == (None, False)
     assert final_answers(club, draft) == {
         "name": "Trakų klubas",
@@ -1396,7 +1406,7 @@ def survey() -> Questionnaire:
 
 def test_default_questionnaire_loads_without_problems(survey: Questionnaire) -> None:
     assert check_questionnaires(QUESTIONNAIRES_DIR) == []
-    assert (survey.id, survey.version) == ("civic-organisations", 1)
+    assert (survey.id, survey.version) == ("civic-organisations", 2)
     assert 18 <= len(survey.questions) <= 22
     assert survey.file == "questionnaires/civic-organisations.yaml"
 
