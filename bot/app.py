@@ -24,7 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import handlers
 from bot.fsm import DatabaseStorage
 from bot.i18n import LocaleMiddleware, Translations
-from bot.middlewares import HarmlessFailureGuard, InFlightMiddleware, StorageMiddleware
+from bot.middlewares import (
+    HarmlessFailureGuard,
+    KeepResponseTypes,
+    StorageMiddleware,
+)
 from bot.sender import FloodGate, FloodGateMiddleware, Sender
 from bot.settings import Settings, StartupError
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
@@ -51,12 +55,6 @@ class App:
     questionnaires: Mapping[str, Questionnaire]
     sender: Sender
     dispatcher: Dispatcher
-    in_flight: InFlightMiddleware
-
-
-def single_process(settings: Settings) -> bool:
-    """SQLite means one bot process, which may keep members and conversations in memory."""
-    return settings.database_url.startswith("sqlite")
 
 
 def create_storage(
@@ -68,7 +66,7 @@ def create_storage(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
         )
         return redis_storage, RedisEventIsolation(redis_storage.redis)
-    storage = DatabaseStorage(sessionmaker, cache=single_process(settings))
+    storage = DatabaseStorage(sessionmaker, cache=settings.uses_sqlite)
     return storage, SimpleEventIsolation()
 
 
@@ -86,7 +84,7 @@ def create_dispatcher(
     cache: bool = False,
     handled_updates: Iterable[int] | None = None,
     clock: Clock = utcnow,
-) -> tuple[Dispatcher, InFlightMiddleware]:
+) -> Dispatcher:
     """The dispatcher with its middlewares, routers and long-lived context.
 
     CACHE keeps members and conversation states in memory too: right for one process on
@@ -97,6 +95,7 @@ def create_dispatcher(
     dispatcher = Dispatcher(
         storage=storage or DatabaseStorage(sessionmaker, cache=cache),
         events_isolation=events_isolation or SimpleEventIsolation(),
+        disable_fsm=True,  # installed below, inside the update's database session
         settings=settings,
         sessionmaker=sessionmaker,
         translations=translations,
@@ -107,14 +106,19 @@ def create_dispatcher(
         flood_gate=sender.gate,
         clock=clock,
     )
-    in_flight = InFlightMiddleware()
-    dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(
-        StorageMiddleware(sessionmaker, cache=cache, handled_updates=handled_updates)
+        StorageMiddleware(
+            sessionmaker,
+            cache=cache,
+            handled_updates=handled_updates,
+            conversations=dispatcher.fsm,
+        )
     )
+    # The conversation state is read through the update's own session (one per update).
+    dispatcher.update.outer_middleware(dispatcher.fsm)
     LocaleMiddleware(i18n=translations).setup(dispatcher)
     dispatcher.include_routers(*handlers.create_routers())
-    return dispatcher, in_flight
+    return dispatcher
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -122,6 +126,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     assert settings.bot_token is not None, "create_bot needs BOT_TOKEN (or a local session)"
+    session.middleware(KeepResponseTypes())
     session.middleware(HarmlessFailureGuard())
     return Bot(
         settings.bot_token.get_secret_value(),
@@ -155,7 +160,7 @@ async def open_database(settings: Settings) -> AsyncEngine:
     """The engine on DATABASE_URL, migrated; StartupError naming DATABASE_URL if it fails."""
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     except OSError as error:  # the folder of an SQLite file cannot be made
         raise StartupError("DATABASE_URL", f"cannot open {shown}: {describe(error)}") from None
     try:
@@ -207,7 +212,7 @@ async def open_app(
             knowledge.add_calls(await stored_calls(session))
         questionnaires = load_questionnaires(questionnaires_folder)
         sender = create_sender(bot, sessionmaker)
-        dispatcher, in_flight = create_dispatcher(
+        dispatcher = create_dispatcher(
             settings,
             sessionmaker=sessionmaker,
             translations=translations,
@@ -217,7 +222,7 @@ async def open_app(
             sender=sender,
             storage=storage,
             events_isolation=isolation,
-            cache=single_process(settings),
+            cache=settings.uses_sqlite,
             handled_updates=handled_updates,
             clock=clock,
         )
@@ -231,7 +236,6 @@ async def open_app(
             questionnaires=questionnaires,
             sender=sender,
             dispatcher=dispatcher,
-            in_flight=in_flight,
         )
     finally:
         if storage is not None:

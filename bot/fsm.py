@@ -30,6 +30,7 @@ from storage.conversations import Conversation, load_conversation, store_convers
 from storage.db import SessionMaker
 
 _PENDING = "conversation_changes"  # key in Session.info: changes not yet committed
+_READ = "conversation_reads"  # key in Session.info: what this update read already
 
 _update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
 
@@ -83,6 +84,16 @@ class DatabaseStorage(BaseStorage):
     async def close(self) -> None:
         """Nothing to close: sessions are opened per call."""
 
+    def key_text(self, key: StorageKey) -> str:
+        """How KEY is stored in the table."""
+        return self._key_builder.build(key)
+
+    @staticmethod
+    def already_read(session: AsyncSession, storage_key: str, conversation: Conversation) -> None:
+        """Tell the storage that SESSION has read CONVERSATION (e.g. together with the member)."""
+        read: dict[str, Conversation] = session.info.setdefault(_READ, {})
+        read.setdefault(storage_key, conversation)
+
     async def _read(self, key: StorageKey) -> Conversation:
         storage_key = self._key_builder.build(key)
         session = _update_session.get()
@@ -92,7 +103,11 @@ class DatabaseStorage(BaseStorage):
         if self._cache is not None and storage_key in self._cache:
             return self._cache[storage_key]
         if session is not None:
-            conversation = await load_conversation(session, key=storage_key)
+            # Read once per update, however often the handlers ask.
+            read: dict[str, Conversation] = session.info.setdefault(_READ, {})
+            if storage_key not in read:
+                read[storage_key] = await load_conversation(session, key=storage_key)
+            conversation = read[storage_key]
         else:
             async with self._sessionmaker() as own_session:
                 conversation = await load_conversation(own_session, key=storage_key)

@@ -13,6 +13,7 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -25,10 +26,11 @@ from aiogram.types import Chat, TelegramObject, Update, User
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.fsm import bind_session
+from bot.fsm import DatabaseStorage, bind_session
 from bot.settings import Settings
 from storage import members
-from storage.db import SessionMaker
+from storage.conversations import EMPTY, load_member_and_conversation
+from storage.db import SessionMaker, track_writes, wrote
 from storage.models import GroupChat, Member
 
 # How many members (and groups) are kept in memory, and for how long.
@@ -39,6 +41,44 @@ HANDLED_UPDATES, HANDLED_SECONDS = 1_000_000, 2 * 24 * 3600
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+# Our conversation storage and the key of an update's conversation in it.
+ConversationKey = tuple[DatabaseStorage, str]
+
+
+class ProfileWriter:
+    """Writes new and changed members in batches: one transaction for everyone waiting.
+
+    When many people write at once, each new member would otherwise cost a transaction of its
+    own (and on SQLite a turn at its single writer). Writing them together, the first waiter
+    writes everyone queued behind it.
+    """
+
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sessionmaker = sessionmaker
+        self._waiting: list[tuple[members.Profile, asyncio.Future[Member]]] = []
+        self._writing = asyncio.Lock()
+
+    async def member(self, profile: members.Profile) -> Member:
+        """The member for PROFILE, written (committed) with whoever else is waiting."""
+        future: asyncio.Future[Member] = asyncio.get_running_loop().create_future()
+        self._waiting.append((profile, future))
+        async with self._writing:
+            if not future.done():
+                await self._write()
+        return await future
+
+    async def _write(self) -> None:
+        batch, self._waiting = self._waiting, []
+        try:
+            async with self._sessionmaker() as session:
+                written = await members.sync_members(session, [profile for profile, _ in batch])
+                await session.commit()
+        except Exception as error:
+            for _, future in batch:
+                future.set_exception(error)
+            raise
+        for (_, future), member in zip(batch, written, strict=True):
+            future.set_result(member)
 
 
 class StorageMiddleware(BaseMiddleware):
@@ -56,8 +96,13 @@ class StorageMiddleware(BaseMiddleware):
         *,
         cache: bool = False,
         handled_updates: Iterable[int] | None = None,
+        conversations: FSMContextMiddleware | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # The conversation state middleware, when its storage is ours: the member and their
+        # conversation are then read in one query.
+        self._conversations = conversations
+        self._profiles = ProfileWriter(sessionmaker)
         # Updates whose changes are committed: Telegram delivers again what was not confirmed
         # when the process died, and those must not be applied twice.
         self._handled: TTLCache[int, bool] | None = None
@@ -80,13 +125,15 @@ class StorageMiddleware(BaseMiddleware):
             log.info("update %s was already handled before a restart: skipped", update_id)
             return None
         session = self._sessionmaker()
+        track_writes(session)
         data["session"] = session
         try:
             async with bind_session(session):
-                data["member"] = await self._member(session, user, chat)
+                data["member"] = await self._member(session, user, chat, data)
                 data["group"] = await self._group(session, chat)
                 result = await handler(event, data)
-            if session.in_transaction():
+            if wrote(session):
+                # The update's changes and the note that it was handled commit together.
                 if self._handled is not None and update_id is not None:
                     await members.record_handled_update(session, update_id=update_id)
                 await session.commit()
@@ -102,42 +149,77 @@ class StorageMiddleware(BaseMiddleware):
         return result
 
     async def _member(
-        self, session: AsyncSession, user: User | None, chat: Chat | None
+        self, session: AsyncSession, user: User | None, chat: Chat | None, data: dict[str, Any]
     ) -> Member | None:
         if user is None or user.is_bot or (chat is not None and chat.type != "private"):
             return None
+        name, username, language = user.full_name, user.username, user.language_code
+
+        def current(member: Member) -> bool:
+            return members.is_current(
+                member, name=name, username=username, telegram_language=language
+            )
+
         cached = self._members.get(user.id) if self._members is not None else None
-        if cached is not None and members.is_current(
-            cached,
-            name=user.full_name,
-            username=user.username,
-            telegram_language=user.language_code,
-        ):
+        if cached is not None and current(cached):
             return cached
-        member = await members.sync_member(
-            session,
-            member_id=user.id,
-            name=user.full_name,
-            username=user.username,
-            telegram_language=user.language_code,
-        )
+        conversation = self._conversation_key(data)
+        member = await self._read_member(session, user.id, conversation)
+        if member is None and conversation is not None:
+            # Someone new has no conversation yet: no need to look for one.
+            storage, key = conversation
+            storage.already_read(session, key, EMPTY)
+        if member is None or not current(member):
+            # Written at once, apart from the update's own transaction, which stays read-only
+            # unless the handler writes (SQLite takes one writer at a time).
+            profile = members.Profile(user.id, name, username, language)
+            member = await session.merge(await self._profiles.member(profile), load=False)
         if self._members is not None:
             self._members[user.id] = member
+        return member
+
+    def _conversation_key(self, data: dict[str, Any]) -> ConversationKey | None:
+        """Where this update's conversation is kept, when it is kept by our own storage."""
+        fsm = self._conversations
+        if fsm is None or not isinstance(fsm.storage, DatabaseStorage):
+            return None
+        context = fsm.resolve_event_context(data["bot"], data)
+        return (fsm.storage, fsm.storage.key_text(context.key)) if context is not None else None
+
+    async def _read_member(
+        self,
+        session: AsyncSession,
+        member_id: int,
+        conversation: tuple[DatabaseStorage, str] | None,
+    ) -> Member | None:
+        """The member; without a cache, with their conversation in the same query."""
+        if conversation is None or self._members is not None:
+            return await members.get_member(session, member_id=member_id)
+        storage, key = conversation
+        member, state = await load_member_and_conversation(session, member_id=member_id, key=key)
+        if state is not None:
+            storage.already_read(session, key, state)
         return member
 
     async def _group(self, session: AsyncSession, chat: Chat | None) -> GroupChat | None:
         if chat is None or chat.type not in {"group", "supergroup"}:
             return None
+        title = chat.title or ""
         cached = self._groups.get(chat.id) if self._groups is not None else None
-        if cached is not None and (cached.title, cached.type, cached.active) == (
-            chat.title or "",
-            chat.type,
-            True,
+        if cached is not None and members.group_is_current(
+            cached, title=title, type=chat.type, active=True
         ):
             return cached
-        group = await members.sync_group(
-            session, chat_id=chat.id, title=chat.title or "", type_=chat.type
-        )
+        group = await members.get_group(session, chat_id=chat.id)
+        if group is None or not members.group_is_current(
+            group, title=title, type=chat.type, active=True
+        ):
+            async with self._sessionmaker() as own:
+                synced = await members.sync_group(
+                    own, chat_id=chat.id, title=title, type_=chat.type
+                )
+                await own.commit()
+            group = await session.merge(synced, load=False)
         if self._groups is not None:
             self._groups[chat.id] = group
         return group
@@ -147,36 +229,6 @@ class StorageMiddleware(BaseMiddleware):
             self._members.pop(user.id, None)
         if self._groups is not None and chat is not None:
             self._groups.pop(chat.id, None)
-
-
-class InFlightMiddleware(BaseMiddleware):
-    """Counts updates being handled so that a stop can wait for them to finish."""
-
-    def __init__(self) -> None:
-        self._active = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.last_update_id: int | None = None
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        self._active += 1
-        self._idle.clear()
-        try:
-            return await handler(event, data)
-        finally:
-            if isinstance(event, Update):
-                self.last_update_id = max(self.last_update_id or 0, event.update_id)
-            self._active -= 1
-            if self._active == 0:
-                self._idle.set()
-
-    async def wait_idle(self, timeout: float) -> bool:
-        """Wait until no update is being handled; False when TIMEOUT passed first."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
 
 
 class HarmlessFailureGuard(BaseRequestMiddleware):
@@ -202,3 +254,26 @@ class HarmlessFailureGuard(BaseRequestMiddleware):
                 raise
             log.info("%s changed nothing: %s", type(method).__name__, error.message)
             return Response[TelegramType](ok=True, result=cast(TelegramType, True))
+
+
+class KeepResponseTypes(BaseRequestMiddleware):
+    """Keeps aiogram's `Response[...]` classes alive for the life of the bot.
+
+    pydantic caches a parametrized generic model only weakly, so once the garbage collector
+    has run, `Response[Message]` is built again, schema and all, for the next request:
+    milliseconds each time, which a busy bot spent on every reply.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[Any, Any] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self._kept:
+            self._kept[returning] = Response[returning]  # type: ignore[valid-type]
+        return await make_request(bot, method)

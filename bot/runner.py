@@ -6,26 +6,27 @@ see `StartupError`); a Bot API that cannot be reached yet (the network, or Teleg
 while) is tried again with a capped backoff and one log line per attempt, so a process manager
 never has to restart the bot for it. A signal at any moment, also while waiting, stops cleanly.
 
-Updates are received by long polling (`Poller`), or by a webhook when WEBHOOK_URL is set. An
-update is confirmed to Telegram only after it was handled, so a crash loses none; one delivered
-again after a crash is skipped when its changes were committed (see `StorageMiddleware`).
+Updates are received by long polling (`bot.polling.Poller`: chats at the same time, each chat
+in order), or by a webhook when WEBHOOK_URL is set. An update is confirmed to Telegram only
+after it was handled, so a crash loses none; one delivered again after a crash is skipped when
+its changes were committed (see `StorageMiddleware`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
-    TelegramConflictError,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
@@ -33,22 +34,17 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod
-from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
-from pydantic import ValidationError
 
 from bot.app import App, create_bot, open_app
 from bot.commands import publish_commands
+from bot.polling import Poller, get_updates_until_stopped
 from bot.settings import Settings, StartupError
 
 log = logging.getLogger(__name__)
 
-# How long a stop waits for updates that are being handled.
-STOP_GRACE_SECONDS = 20.0
 WEBHOOK_HOST, WEBHOOK_PORT = "0.0.0.0", 8080  # behind a reverse proxy
-# Long polling: how long Telegram holds a getUpdates open when there is nothing new.
-POLL_SECONDS = 25
 # Retrying a Bot API that cannot be reached: the first wait, doubled each time up to the cap.
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0
 # Errors that mean "not now" rather than "never": the network, Telegram's servers, timeouts.
@@ -63,23 +59,6 @@ TRANSIENT_ERRORS = (
 _T = TypeVar("_T")
 
 
-class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
-    """getUpdates answered as plain JSON objects, so that each update is read on its own.
-
-    aiogram reads a whole batch at once: one update it cannot read (say, a kind of message a
-    newer Bot API added) would fail the batch again and again. Read one by one, that update is
-    skipped with a warning and the others are handled.
-    """
-
-    __returning__ = list[dict[str, Any]]
-    __api_method__ = "getUpdates"
-
-    offset: int | None = None
-    limit: int | None = None
-    timeout: int | None = None
-    allowed_updates: list[str] | None = None
-
-
 async def run(settings: Settings) -> None:
     """Run the bot until a signal stops it; StartupError for a setting that cannot work."""
     stop = asyncio.Event()
@@ -89,6 +68,9 @@ async def run(settings: Settings) -> None:
     bot = create_bot(settings)
     try:
         async with open_app(settings, bot=bot, deduplicate=True) as app:
+            # Everything built at start (aiogram's models, the knowledge base) lives as long as
+            # the process: out of the garbage collector's way, its full collections stay short.
+            gc.freeze()
             if settings.webhook_url:
                 await _serve_webhook(app, bot, stop)
             else:
@@ -172,89 +154,15 @@ async def _poll(app: App, bot: Bot, stop: asyncio.Event) -> None:
     if await until_reachable(delete_webhook, settings, stop, "start") is None:
         return
     await _publish_commands(app, bot)
-    log.info("polling %s for updates", settings.telegram_api_url)
-    await Poller(app.dispatcher, bot, settings, stop).run()
 
-
-class Poller:
-    """Long polling: fetch updates, handle them, and confirm only what was handled."""
-
-    def __init__(
-        self, dispatcher: Dispatcher, bot: Bot, settings: Settings, stop: asyncio.Event
-    ) -> None:
-        self._dispatcher = dispatcher
-        self._bot = bot
-        self._settings = settings
-        self._stop = stop
-        self._allowed = dispatcher.resolve_used_update_types()
-        self.offset: int | None = None  # the first update id not handled yet
-
-    async def run(self) -> None:
-        """Until a stop: fetch, handle in order, then confirm what was handled."""
-        while not self._stop.is_set():
-            batch = await self._fetch()
-            for raw in batch or ():
-                await self._handle(raw)
-        await self._confirm()
-
-    async def _fetch(self) -> list[dict[str, Any]] | None:
-        """The next updates (waiting for them up to POLL_SECONDS); None once stopped."""
-        method = GetRawUpdates(
-            offset=self.offset, timeout=POLL_SECONDS, allowed_updates=self._allowed
+    async def fetch(method: TelegramMethod[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+        return await until_reachable(
+            lambda: get_updates_until_stopped(bot, method, stop), settings, stop, "getUpdates"
         )
 
-        async def get_updates() -> list[dict[str, Any]]:
-            while True:
-                try:
-                    return await self._bot(method, request_timeout=POLL_SECONDS + 10)
-                except TelegramConflictError as error:
-                    # Another process polls with this token, or a webhook is set: wait it out.
-                    log.warning("getUpdates: %s; trying again in 5 s", error.message)
-                    if await _stopped_within(self._stop, 5):
-                        return []
-
-        fetch = asyncio.ensure_future(
-            until_reachable(get_updates, self._settings, self._stop, "getUpdates")
-        )
-        stopped = asyncio.ensure_future(self._stop.wait())
-        done, _ = await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if fetch not in done:
-            fetch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await fetch
-            return None
-        stopped.cancel()
-        return fetch.result()
-
-    async def _handle(self, raw: dict[str, Any]) -> None:
-        """Read and handle one update; one that cannot be read is skipped with a warning."""
-        update_id = raw.get("update_id")
-        if not isinstance(update_id, int):
-            log.warning("skipped an update without an id: %.200r", raw)
-            return
-        try:
-            update = Update.model_validate(raw, context={"bot": self._bot})
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            log.warning(
-                "update %s cannot be read (%s: %s): skipped", update_id, where, first["msg"]
-            )
-        else:
-            try:
-                await self._dispatcher.feed_update(self._bot, update)
-            except Exception:
-                log.exception("update %s failed", update_id)
-        self.offset = update_id + 1
-
-    async def _confirm(self) -> None:
-        """Tell Telegram what was handled, so it does not deliver it again after a restart."""
-        if self.offset is None:
-            return
-        try:
-            await self._bot(GetRawUpdates(offset=self.offset, limit=1, timeout=0))
-        except (TelegramAPIError, *TRANSIENT_ERRORS) as error:
-            log.warning("could not confirm the last updates: %s", _describe(error))
+    concurrent = settings.concurrent_updates
+    log.info("polling %s, up to %d updates at once", settings.telegram_api_url, concurrent)
+    await Poller(app.dispatcher, bot, stop, fetch=fetch, max_concurrent=concurrent).run()
 
 
 # --- webhook ------------------------------------------------------------------------------------

@@ -19,6 +19,10 @@ _SYNC_TO_ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
 }
 _ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+# Updates handled at once by default (each holds a database connection while it is handled).
+DEFAULT_CONCURRENCY = 16
+# Database connections beyond one per update: the scheduler, the outbox, background work.
+POOL_SPARE_CONNECTIONS = 4
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -38,6 +42,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Vilnius"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    max_concurrent_updates: int | None = Field(default=None, ge=1, le=1000)
 
     @field_validator("bot_token", "webhook_secret", "redis_url", "webhook_url", mode="before")
     @classmethod
@@ -108,6 +113,21 @@ class Settings(BaseSettings):
         if value is not None and not _SECRET_TOKEN.match(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @property
+    def concurrent_updates(self) -> int:
+        """How many updates are handled at once (MAX_CONCURRENT_UPDATES, else the default)."""
+        return self.max_concurrent_updates or DEFAULT_CONCURRENCY
+
+    @property
+    def uses_sqlite(self) -> bool:
+        """Whether the database is an SQLite file (one bot process)."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def database_pool_size(self) -> int:
+        """Connections kept open: one per update handled at once, and some for the scheduler."""
+        return self.concurrent_updates + POOL_SPARE_CONNECTIONS
 
     @property
     def tz(self) -> ZoneInfo:

@@ -22,8 +22,11 @@ from handlers import (
 
 def create_routers() -> list[Router]:
     """Every router, new, in order. Commands come before the conversation steps that could take
-    them; questions are the text no feature took; the fallback answers what nobody took."""
+    them; the fallback answers what nobody took."""
     return [
+        # First, as most updates are questions: its handler takes only private text that is no
+        # command while no conversation is under way, which no other router takes.
+        faq.create_router(),
         help.create_router(),
         deep_links.create_router(),  # before /start: links from groups open their command
         start.create_router(),
@@ -32,7 +35,6 @@ def create_routers() -> list[Router]:
         directory.create_router(),
         language.create_router(),
         calls.create_router(),
-        faq.create_router(),
         groups.create_router(),
         fallback.create_router(),
         # Failures of any router above are handled here; no update walks through it on its way.

@@ -8,39 +8,82 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import ConversationState
+from storage.models import ConversationState, Member
 from storage.types import utcnow
 
 Conversation = tuple[str | None, dict[str, Any]]
 EMPTY: Conversation = (None, {})
+_ROWS = "conversation_rows"  # in Session.info: the rows a session read, by key
 
 
 async def load_conversation(session: AsyncSession, *, key: str) -> Conversation:
     """The state and data stored under KEY (no state and no data if none)."""
     row = await session.get(ConversationState, key)
-    return (row.state, dict(row.data)) if row else EMPTY
+    return _loaded(session, key, row)
+
+
+def _loaded(session: AsyncSession, key: str, row: ConversationState | None) -> Conversation:
+    """ROW as a conversation; the row is kept for a write later in the same session."""
+    if row is None:
+        return EMPTY
+    session.info.setdefault(_ROWS, {})[key] = row
+    return (row.state, dict(row.data))
+
+
+async def load_member_and_conversation(
+    session: AsyncSession, *, member_id: int, key: str
+) -> tuple[Member | None, Conversation | None]:
+    """The member and the conversation stored under KEY, in one query.
+
+    (None, None) when there is no such member: the conversation is then to be read apart.
+    """
+    query = (
+        select(Member, ConversationState)
+        .outerjoin(ConversationState, col(ConversationState.key) == key)
+        .where(col(Member.id) == member_id)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None, None
+    member, state = row
+    return member, _loaded(session, key, state)
 
 
 async def store_conversation(
     session: AsyncSession, *, key: str, conversation: Conversation
 ) -> None:
-    """Store the state and data under KEY; an empty conversation deletes the row."""
+    """Store the state and data under KEY; an empty conversation deletes the row.
+
+    Written with the session's other changes (at its commit, or at its next query): a handler
+    that answers the member in between holds no write lock meanwhile.
+    """
     state, data = conversation
-    row = await session.get(ConversationState, key, with_for_update=True)
+    row = _in_session(session, key) or await session.get(
+        ConversationState, key, with_for_update=True
+    )
     if state is None and not data:
         if row is not None:
             await session.delete(row)
-            await session.flush()
         return
     if row is None:
         row = ConversationState(key=key)
         session.add(row)
     row.state, row.data, row.updated_at = state, data, utcnow()
-    await session.flush()
+
+
+def _in_session(session: AsyncSession, key: str) -> ConversationState | None:
+    """The row of KEY if SESSION has it already (read, or added and not written yet)."""
+    known = session.info.get(_ROWS, {}).get(key)
+    if isinstance(known, ConversationState) and known in session:
+        return known
+    return next(
+        (row for row in session.new if isinstance(row, ConversationState) and row.key == key),
+        None,
+    )
 
 
 async def delete_conversations(session: AsyncSession, *, keys: list[str]) -> None:

@@ -15,22 +15,32 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/civicbot.db"
+SQLITE_BUSY_SECONDS = 120
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
-    """An async engine for URL; for SQLite the file's folder is created and WAL is switched on."""
+def create_engine(url: str, *, pool_size: int = 5, **options: Any) -> AsyncEngine:
+    """An async engine for URL keeping up to POOL_SIZE connections open (no more are made).
+
+    For SQLite the file's folder is created and WAL is switched on.
+    """
     parsed = make_url(url)
+    options = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 30, **options}
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, **options)
     database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
+    if not database or database == ":memory:":
+        options = {}  # one connection, kept by SQLAlchemy itself
+    elif not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
+    # SQLite has one writer at a time; another waits for it (a writer may be talking to
+    # Telegram meanwhile, so the wait is generous) rather than failing.
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **options)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 
@@ -41,6 +51,28 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+_WROTE = "civicbot_wrote"  # in Session.info: the session changed something in the database
+
+
+def track_writes(session: AsyncSession) -> None:
+    """Note in SESSION whenever it writes, so that `wrote` can tell a read-only session."""
+
+    def flushed(sync_session: Session, _context: Any) -> None:
+        sync_session.info[_WROTE] = True
+
+    def executed(state: ORMExecuteState) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            state.session.info[_WROTE] = True
+
+    event.listen(session.sync_session, "after_flush", flushed)
+    event.listen(session.sync_session, "do_orm_execute", executed)
+
+
+def wrote(session: AsyncSession) -> bool:
+    """Whether SESSION (see `track_writes`) wrote, or holds changes not written yet."""
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:

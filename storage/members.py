@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -53,6 +55,49 @@ async def sync_member(
     return member
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What Telegram says about a person who writes to the bot."""
+
+    member_id: int
+    name: str
+    username: str | None
+    telegram_language: str | None
+
+
+async def sync_members(session: AsyncSession, profiles: Sequence[Profile]) -> list[Member]:
+    """The members for PROFILES (in order): created when new, written only when changed.
+
+    One query for all of them, however many (several people writing at once).
+    """
+    ids = [profile.member_id for profile in profiles]
+    found = await session.execute(select(Member).where(col(Member.id).in_(ids)))
+    known = {member.id: member for member in found.scalars()}
+    result: list[Member] = []
+    for profile in profiles:
+        member = known.get(profile.member_id)
+        if member is None:
+            member = known[profile.member_id] = Member(
+                id=profile.member_id,
+                name=profile.name,
+                username=profile.username,
+                telegram_language=profile.telegram_language,
+            )
+            session.add(member)
+        elif not is_current(
+            member,
+            name=profile.name,
+            username=profile.username,
+            telegram_language=profile.telegram_language,
+        ):
+            member.name, member.username = profile.name, profile.username
+            member.telegram_language, member.reachable = profile.telegram_language, True
+            member.updated_at = utcnow()
+        result.append(member)
+    await session.flush()
+    return result
+
+
 async def set_language(session: AsyncSession, *, member: Member, language: str) -> None:
     """Remember the member's chosen language."""
     member.language = language
@@ -79,6 +124,16 @@ async def withdraw_profile(session: AsyncSession, *, member: Member) -> None:
     session.add(member)
 
 
+async def get_group(session: AsyncSession, *, chat_id: int) -> GroupChat | None:
+    """The group chat with id CHAT_ID, if known."""
+    return await session.get(GroupChat, chat_id)
+
+
+def group_is_current(group: GroupChat, *, title: str, type: str, active: bool) -> bool:
+    """Whether GROUP still matches what Telegram says about it (nothing to write)."""
+    return (group.title, group.type, group.active) == (title, type, active)
+
+
 async def sync_group(session: AsyncSession, *, chat_id: int, title: str, type_: str) -> GroupChat:
     """The group chat, created when first seen, written only when its title or type changed."""
     group = await session.get(GroupChat, chat_id)
@@ -86,7 +141,7 @@ async def sync_group(session: AsyncSession, *, chat_id: int, title: str, type_: 
         group = GroupChat(id=chat_id, title=title, type=type_)
         session.add(group)
         await session.flush()
-    elif (group.title, group.type, group.active) != (title, type_, True):
+    elif not group_is_current(group, title=title, type=type_, active=True):
         group.title, group.type, group.active = title, type_, True
         group.updated_at = utcnow()
     return group

@@ -68,7 +68,10 @@ async def latest_draft(session: AsyncSession, *, member_id: int) -> SurveyDraft 
 
 
 async def save_draft(session: AsyncSession, *, member_id: int, draft: Draft) -> SurveyDraft:
-    """Store DRAFT as the member's progress (created on first save; its consent is kept)."""
+    """Store DRAFT as the member's progress (created on first save; its consent is kept).
+
+    Written with the session's other changes (at its commit, or at its next query).
+    """
     row = await get_draft(session, member_id=member_id, questionnaire_id=draft.questionnaire_id)
     now = utcnow()
     if row is None:
@@ -83,7 +86,6 @@ async def save_draft(session: AsyncSession, *, member_id: int, draft: Draft) -> 
     else:
         row.version, row.draft, row.updated_at = draft.version, draft.to_dict(), now
     session.add(row)
-    await session.flush()
     return row
 
 

@@ -265,6 +265,7 @@ class ApiRequest:
     result: Any = None
     description: str | None = None
     message: SentMessage | None = None  # set by the methods that send a message
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def chat_id(self) -> Any:
@@ -818,6 +819,10 @@ class FakeTelegram:
                 return
 
     # updates
+
+    def queue_raw(self, kind: str, payload: JSON) -> int:
+        """Queue an update as given (also one a client cannot read); its update_id."""
+        return self._queue(kind, payload)
 
     def _queue(self, kind: str, payload: JSON) -> int:
         update_id = next(self._update_ids)
