@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,8 @@ from bot.middlewares import (
     KeepResponseTypes,
     StorageMiddleware,
 )
+from bot.outbox import Drainer
+from bot.reminders import PLAN_SECONDS, Reminders
 from bot.sender import FloodGate, FloodGateMiddleware, Sender
 from bot.settings import Settings, StartupError
 from knowledge.municipalities import MunicipalityDirectory, load_municipalities
@@ -55,6 +57,8 @@ class App:
     questionnaires: Mapping[str, Questionnaire]
     sender: Sender
     dispatcher: Dispatcher
+    reminders: Reminders
+    drainer: Drainer
 
 
 def create_storage(
@@ -79,6 +83,7 @@ def create_dispatcher(
     knowledge: KnowledgeBase,
     questionnaires: Mapping[str, Questionnaire],
     sender: Sender,
+    reminders: Reminders,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     cache: bool = False,
@@ -104,16 +109,14 @@ def create_dispatcher(
         questionnaires=questionnaires,
         sender=sender,
         flood_gate=sender.gate,
+        reminders=reminders,
         clock=clock,
     )
-    dispatcher.update.outer_middleware(
-        StorageMiddleware(
-            sessionmaker,
-            cache=cache,
-            handled_updates=handled_updates,
-            conversations=dispatcher.fsm,
-        )
+    storage_middleware = StorageMiddleware(
+        sessionmaker, cache=cache, handled_updates=handled_updates, conversations=dispatcher.fsm
     )
+    dispatcher["storage_middleware"] = storage_middleware
+    dispatcher.update.outer_middleware(storage_middleware)
     # The conversation state is read through the update's own session (one per update).
     dispatcher.update.outer_middleware(dispatcher.fsm)
     LocaleMiddleware(i18n=translations).setup(dispatcher)
@@ -135,16 +138,21 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     )
 
 
-def create_sender(bot: Bot, sessionmaker: SessionMaker) -> Sender:
+def create_sender(
+    bot: Bot, sessionmaker: SessionMaker, *, unreachable: list[Callable[[int], None]] | None = None
+) -> Sender:
     """The outbound sender, recording unreachable chats and failures in the database.
 
     Its flood gate also holds back the handlers' replies (a middleware on the bot's session).
+    Each of UNREACHABLE (filled in later, if need be) is told of a chat found unreachable.
     """
 
     async def on_unreachable(chat_id: int) -> None:
         async with sessionmaker() as session:
             await members.mark_unreachable(session, chat_id=chat_id)
             await session.commit()
+        for listener in unreachable or ():
+            listener(chat_id)
 
     async def on_failure(chat_id: int, reason: str) -> None:
         async with sessionmaker() as session:
@@ -184,7 +192,7 @@ async def open_app(
     *,
     bot: Bot,
     deduplicate: bool = False,
-    pack_folder: Path = PACK_DIR,
+    pack_folder: Path | None = None,
     questionnaires_folder: Path = QUESTIONNAIRES_DIR,
     knowledge: KnowledgeBase | None = None,
     clock: Clock = utcnow,
@@ -192,8 +200,9 @@ async def open_app(
     """Migrate the database and build the dispatcher around BOT; dispose of everything at the end.
 
     DEDUPLICATE (for a bot fed by Telegram) skips updates handled before a crash. PACK_FOLDER
-    and QUESTIONNAIRES_FOLDER are where the knowledge is read from; KNOWLEDGE, when given, is
-    used instead of reading the pack (tests share one).
+    (else KNOWLEDGE_DIR, else the bundled pack) and QUESTIONNAIRES_FOLDER are where the
+    knowledge is read from; KNOWLEDGE, when given, is used instead of reading the pack (tests
+    share one). The outbox drainer is built but not started: `App.drainer.run` starts it.
     """
     engine = await open_database(settings)
     storage: BaseStorage | None = None
@@ -207,11 +216,27 @@ async def open_app(
         storage, isolation = create_storage(settings, sessionmaker)
         translations = Translations(default_locale=settings.default_locale)
         municipalities = knowledge.municipalities if knowledge else load_municipalities()
-        knowledge = knowledge or KnowledgeBase(municipalities, pack_folder)
+        knowledge = knowledge or KnowledgeBase(
+            municipalities, pack_folder or settings.knowledge_dir or PACK_DIR
+        )
         async with sessionmaker() as session:
             knowledge.add_calls(await stored_calls(session))
         questionnaires = load_questionnaires(questionnaires_folder)
-        sender = create_sender(bot, sessionmaker)
+        unreachable: list[Callable[[int], None]] = []
+        sender = create_sender(bot, sessionmaker, unreachable=unreachable)
+        drainer = Drainer(sessionmaker, sender, {}, clock=clock)
+        reminders = Reminders(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            knowledge=knowledge,
+            clock=clock,
+            wake=drainer.wake,
+        )
+        for purpose, render in reminders.renderers().items():
+            drainer.add_renderer(purpose, render)
+        drainer.when_leader(reminders.plan_all)
+        drainer.every(PLAN_SECONDS, reminders.plan_all, "plan reminders")
+        drainer.every(24 * 3600, drainer.clean_up, "delete old outbox rows")
         dispatcher = create_dispatcher(
             settings,
             sessionmaker=sessionmaker,
@@ -220,12 +245,14 @@ async def open_app(
             knowledge=knowledge,
             questionnaires=questionnaires,
             sender=sender,
+            reminders=reminders,
             storage=storage,
             events_isolation=isolation,
             cache=settings.uses_sqlite,
             handled_updates=handled_updates,
             clock=clock,
         )
+        unreachable.append(dispatcher["storage_middleware"].forget_chat)
         yield App(
             settings=settings,
             engine=engine,
@@ -236,6 +263,8 @@ async def open_app(
             questionnaires=questionnaires,
             sender=sender,
             dispatcher=dispatcher,
+            reminders=reminders,
+            drainer=drainer,
         )
     finally:
         if storage is not None:

@@ -44,6 +44,7 @@ def setup_logging(settings: Settings, *, quiet: bool = False) -> None:
         handler.addFilter(RedactingFilter(settings.bot_token.get_secret_value()))
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -39,6 +39,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("survey", N_("Fill in a questionnaire, or continue one")),
     CommandInfo("orgs", N_("Civic organisations of a municipality")),
     CommandInfo("calls", N_("Funding calls: open, upcoming and recently closed"), groups=True),
+    CommandInfo("remind", N_("Deadline reminders: what you get and when"), groups=True),
     CommandInfo("ask", N_("Ask a question (in a group: /ask and your question)"), groups=True),
     CommandInfo("export", N_("Questionnaire answers as CSV and XLSX"), coordinator=True),
     CommandInfo("stats", N_("Questionnaire counts per municipality"), coordinator=True),

@@ -224,6 +224,14 @@ class StorageMiddleware(BaseMiddleware):
             self._groups[chat.id] = group
         return group
 
+    def forget_chat(self, chat_id: int) -> None:
+        """Drop CHAT_ID's member or group from the cache (changed outside an update, e.g.
+        found unreachable): the next update reads it from the database again."""
+        if self._members is not None:
+            self._members.pop(chat_id, None)
+        if self._groups is not None:
+            self._groups.pop(chat_id, None)
+
     def _forget(self, user: User | None, chat: Chat | None) -> None:
         if self._members is not None and user is not None:
             self._members.pop(user.id, None)

@@ -44,7 +44,7 @@ from bot.settings import Settings, StartupError
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_HOST, WEBHOOK_PORT = "0.0.0.0", 8080  # behind a reverse proxy
+WEBHOOK_HOST = "0.0.0.0"  # behind a reverse proxy, on WEBHOOK_PORT
 # Retrying a Bot API that cannot be reached: the first wait, doubled each time up to the cap.
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0
 # Errors that mean "not now" rather than "never": the network, Telegram's servers, timeouts.
@@ -71,10 +71,17 @@ async def run(settings: Settings) -> None:
             # Everything built at start (aiogram's models, the knowledge base) lives as long as
             # the process: out of the garbage collector's way, its full collections stay short.
             gc.freeze()
-            if settings.webhook_url:
-                await _serve_webhook(app, bot, stop)
-            else:
-                await _poll(app, bot, stop)
+            # Reminders and everything else the bot sends on its own: in whichever process
+            # holds the outbox lease (see bot/outbox.py).
+            drainer = asyncio.create_task(app.drainer.run(stop), name="outbox")
+            try:
+                if settings.webhook_url:
+                    await _serve_webhook(app, bot, stop)
+                else:
+                    await _poll(app, bot, stop)
+            finally:
+                stop.set()
+                await drainer
     finally:
         await bot.session.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -198,15 +205,16 @@ async def _serve_webhook(app: App, bot: Bot, stop: asyncio.Event) -> None:
 
     runner = web.AppRunner(create_webhook_app(app, bot), handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, WEBHOOK_HOST, WEBHOOK_PORT)
+    port = settings.webhook_port
+    site = web.TCPSite(runner, WEBHOOK_HOST, port)
     try:
         await site.start()
     except OSError as error:
         await runner.cleanup()
         raise StartupError(
-            "WEBHOOK_URL", f"cannot listen on port {WEBHOOK_PORT}: {error.strerror or error}"
+            "WEBHOOK_PORT", f"cannot listen on port {port}: {error.strerror or error}"
         ) from None
-    log.info("webhook listening on %s:%s", WEBHOOK_HOST, WEBHOOK_PORT)
+    log.info("webhook listening on %s:%s", WEBHOOK_HOST, port)
     try:
         if await until_reachable(register_webhook, settings, stop, "start") is not None:
             await _publish_commands(app, bot)

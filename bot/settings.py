@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from knowledge.reminders import DEFAULT_OFFSETS, Offset, parse_offsets
 from knowledge.text import Lang
 
 _SYNC_TO_ASYNC_DRIVERS = {
@@ -42,7 +44,10 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Vilnius"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
     max_concurrent_updates: int | None = Field(default=None, ge=1, le=1000)
+    reminder_offsets: str = DEFAULT_OFFSETS
+    knowledge_dir: Path | None = None
 
     @field_validator("bot_token", "webhook_secret", "redis_url", "webhook_url", mode="before")
     @classmethod
@@ -113,6 +118,26 @@ class Settings(BaseSettings):
         if value is not None and not _SECRET_TOKEN.match(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _check_offsets(cls, value: str) -> str:
+        parse_offsets(value)
+        return value
+
+    @field_validator("knowledge_dir", mode="before")
+    @classmethod
+    def _check_knowledge_dir(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if value is not None and not Path(str(value)).is_dir():
+            raise ValueError(f"{value!r} is not a folder")
+        return value
+
+    @property
+    def offsets(self) -> tuple[Offset, ...]:
+        """REMINDER_OFFSETS, longest first."""
+        return parse_offsets(self.reminder_offsets)
 
     @property
     def concurrent_updates(self) -> int:

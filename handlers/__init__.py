@@ -14,6 +14,7 @@ from handlers import (
     groups,
     help,
     language,
+    reminders,
     start,
     survey,
     survey_admin,
@@ -35,6 +36,7 @@ def create_routers() -> list[Router]:
         directory.create_router(),
         language.create_router(),
         calls.create_router(),
+        reminders.create_router(),
         groups.create_router(),
         fallback.create_router(),
         # Failures of any router above are handled here; no update walks through it on its way.

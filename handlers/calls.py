@@ -14,22 +14,25 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter, or_f
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import is_not_command
+from bot.reminders import Reminders
 from bot.roles import IsCoordinator
 from bot.sender import quote
 from bot.settings import Settings
+from handlers.reminders import calls_keyboard
 from handlers.shared import answer_in_pieces, drop_keyboard, refuse_old_button
 from knowledge.calls import draft_call, means_everywhere, pack_ids
 from knowledge.i18n import format_datetime
@@ -70,6 +73,12 @@ class NewCall(StatesGroup):
     confirm = State()
 
 
+class EditCall(StatesGroup):
+    """Changing a stored call: the new date is typed."""
+
+    moment = State()
+
+
 STEPS: Final = (
     "title",
     "programme",
@@ -87,6 +96,17 @@ class NewCallMunicipality(CallbackData, prefix="co-ncm"):
     """A municipality button in /newcall."""
 
     id: str
+
+
+class CallEdit(CallbackData, prefix="co-ce"):
+    """A coordinator changing a stored call (list, pick, opens, closes, remove, cancel...)."""
+
+    action: str
+    id: str = ""
+
+
+# Stored calls offered for a change, the latest first.
+EDITABLE_SHOWN: Final = 20
 
 
 class NewCallAction(CallbackData, prefix="co-nca"):
@@ -174,16 +194,214 @@ async def next_step(
 # --- /calls -------------------------------------------------------------------------------------
 
 
-async def list_calls(message: Message, knowledge: KnowledgeBase, lang: Lang, clock: Clock) -> None:
-    """Open and upcoming calls, and recently closed ones."""
-    await answer_in_pieces(message, quote(knowledge.calls_overview(lang, clock())))
+async def list_calls(
+    message: Message,
+    knowledge: KnowledgeBase,
+    lang: Lang,
+    clock: Clock,
+    session: AsyncSession,
+    is_coordinator: bool,
+) -> None:
+    """Open and upcoming calls, and recently closed ones; a reminder button for each call that
+    has not closed."""
+    now = clock()
+    markup = await calls_keyboard(session, message.chat.id, knowledge, lang, now)
+    if is_coordinator and message.chat.type == "private" and await calls.list_calls(session):
+        builder = InlineKeyboardBuilder.from_markup(markup) if markup else InlineKeyboardBuilder()
+        builder.row(
+            InlineKeyboardButton(
+                text="✏️ " + _("Change a call added here"),
+                callback_data=CallEdit(action="list").pack(),
+            )
+        )
+        markup = builder.as_markup()
+    await answer_in_pieces(message, quote(knowledge.calls_overview(lang, now)), markup)
+
+
+# --- changing a stored call (coordinators) -------------------------------------------------------
+
+
+async def edit_list(query: CallbackQuery, message: Message, session: AsyncSession) -> None:
+    """The calls added with /newcall, to choose the one to change."""
+    stored = sorted(await calls.list_calls(session), key=lambda row: row.created_at, reverse=True)
+    await query.answer()
+    if not stored:
+        await message.answer(_("No call was added here with /newcall."))
+        return
+    builder = InlineKeyboardBuilder()
+    for row in stored[:EDITABLE_SHOWN]:
+        builder.button(text=row.title[:60], callback_data=CallEdit(action="pick", id=row.id))
+    builder.adjust(1)
+    await message.answer(_("Which call do you want to change?"), reply_markup=builder.as_markup())
+
+
+async def edit_pick(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: CallEdit,
+    session: AsyncSession,
+    knowledge: KnowledgeBase,
+    lang: Lang,
+    clock: Clock,
+) -> None:
+    """One stored call: its text, and what can be changed."""
+    row = await calls.get_call(session, call_id=callback_data.id)
+    if row is None:
+        await refuse_old_button(query)
+        return
+    await query.answer()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Opening date"), callback_data=CallEdit(action="opens", id=row.id))
+    builder.button(text=_("Closing date"), callback_data=CallEdit(action="closes", id=row.id))
+    builder.button(text=_("Remove the call"), callback_data=CallEdit(action="remove", id=row.id))
+    builder.button(text=_("Cancel"), callback_data=CallEdit(action="cancel"))
+    builder.adjust(2, 1, 1)
+    text = knowledge.describe_call(calls.as_call(row), lang, clock())
+    await answer_in_pieces(
+        message, quote(text) + "\n\n" + _("What do you want to change?"), builder.as_markup()
+    )
+
+
+async def edit_date_asked(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: CallEdit,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """Ask for the new opening or closing moment."""
+    if await calls.get_call(session, call_id=callback_data.id) is None:
+        await refuse_old_button(query)
+        return
+    await state.set_state(EditCall.moment)
+    await state.set_data({"call": callback_data.id, "field": callback_data.action})
+    await query.answer()
+    if callback_data.action == "opens":
+        text = _(
+            "When does the call open now? Type a date and time in {zone} time, for example "
+            "2027-03-01 09:00 (a date alone means 00:00). Send /cancel to stop."
+        )
+    else:
+        text = _(
+            "When does the call close now? Type a date and time in {zone} time, for example "
+            "2027-03-31 23:59 (a date alone means 23:59). Send /cancel to stop."
+        )
+    await message.answer(text.format(zone=settings.timezone))
+
+
+async def edit_date_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    reminders: Reminders,
+    lang: Lang,
+) -> None:
+    """The new moment: checked, stored, reminders planned again (subscribers hear of a new
+    deadline once), all in one transaction."""
+    data = await state.get_data()
+    field = data.get("field")
+    row = await calls.get_call(session, call_id=str(data.get("call")))
+    if row is None or field not in {"opens", "closes"}:
+        await state.clear()
+        await message.answer(_("This call is no longer stored: nothing was changed."))
+        return
+    local = parse_local_time(message.text or "", end_of_day=field == "closes")
+    if local is None:
+        await message.answer(
+            _("I could not read this date. Please type it like 2027-03-31 23:59 or 31.03.2027.")
+        )
+        return
+    moment = local.replace(tzinfo=ZoneInfo(row.timezone))
+    opens, closes = (moment, row.closes) if field == "opens" else (row.opens, moment)
+    if closes <= opens:
+        await message.answer(
+            _("The call must close after it opens ({opens}). Please type another date.").format(
+                opens=format_datetime(opens, lang, ZoneInfo(row.timezone))
+            )
+        )
+        return
+    changed = await calls.set_dates(session, call_id=row.id, opens=opens, closes=closes)
+    assert changed is not None
+    new = calls.as_call(changed)
+    others = [call for call in knowledge.pack.calls if call.id != new.id]
+    await reminders.calls_changed(session, [*others, new])
+    await state.clear()
+    await session.commit()
+    await asyncio.to_thread(knowledge.add_calls, [new])
+    when = format_datetime(
+        new.opens if field == "opens" else new.closes, lang, ZoneInfo(new.timezone)
+    )
+    if field == "closes":
+        text = _(
+            "Saved: the call now closes on {when}. Its subscribers get one notice of the new "
+            "deadline, and their reminders follow it."
+        )
+    else:
+        text = _("Saved: the call now opens on {when}.")
+    await message.answer(text.format(when=when))
+
+
+async def edit_remove_asked(
+    query: CallbackQuery, message: Message, callback_data: CallEdit, session: AsyncSession
+) -> None:
+    """Ask once more before removing a call."""
+    row = await calls.get_call(session, call_id=callback_data.id)
+    if row is None:
+        await refuse_old_button(query)
+        return
+    await query.answer()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Remove"), callback_data=CallEdit(action="removeyes", id=row.id))
+    builder.button(text=_("Cancel"), callback_data=CallEdit(action="cancel"))
+    await message.answer(
+        _("Remove “{title}”? Members will no longer find it, and its reminders stop.").format(
+            title=quote(row.title)
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def edit_remove(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: CallEdit,
+    session: AsyncSession,
+    knowledge: KnowledgeBase,
+    reminders: Reminders,
+) -> None:
+    """Remove the call; its unsent reminders are cancelled in the same transaction."""
+    if not await calls.remove_call(session, call_id=callback_data.id):
+        await refuse_old_button(query)
+        return
+    remaining = [call for call in knowledge.pack.calls if call.id != callback_data.id]
+    await reminders.calls_changed(session, remaining)
+    await session.commit()
+    await asyncio.to_thread(knowledge.set_stored_calls, await calls.stored_calls(session))
+    await query.answer()
+    await drop_keyboard(query)
+    await message.answer(_("Removed. Its reminders will not be sent."))
+
+
+async def edit_cancel(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    """Leave the change of a call."""
+    if await state.get_state() == EditCall.moment.state:
+        await state.clear()
+    await query.answer()
+    await drop_keyboard(query)
+    await message.answer(_("Nothing was changed."))
 
 
 # --- /reload ------------------------------------------------------------------------------------
 
 
-async def reload_pack(message: Message, knowledge: KnowledgeBase, session: AsyncSession) -> None:
-    """Re-read the knowledge pack; refuse a broken one with its problems."""
+async def reload_pack(
+    message: Message, knowledge: KnowledgeBase, session: AsyncSession, reminders: Reminders
+) -> None:
+    """Re-read the knowledge pack; refuse a broken one with its problems. Reminders follow the
+    calls as they now are (added, moved, gone)."""
     stored = await calls.stored_calls(session)
     problems = await asyncio.to_thread(knowledge.reload, stored)
     if problems:
@@ -204,6 +422,7 @@ async def reload_pack(message: Message, knowledge: KnowledgeBase, session: Async
             )
         await answer_in_pieces(message, "\n".join(lines))
         return
+    await reminders.calls_changed(session)
     pack = knowledge.pack
     entries = ngettext("{count} entry", "{count} entries", len(pack.entries)).format(
         count=len(pack.entries)
@@ -425,9 +644,11 @@ async def save_call(
     state: FSMContext,
     session: AsyncSession,
     knowledge: KnowledgeBase,
+    reminders: Reminders,
     lang: Lang,
 ) -> None:
-    """Store the call and make it known at once."""
+    """Store the call and make it known at once; its reminders are planned in the same
+    transaction."""
     data = await state.get_data()
     call_id = await calls.free_call_id(
         session, title=data["title"], reserved=pack_ids(knowledge.pack)
@@ -449,6 +670,7 @@ async def save_call(
         language=knowledge.language_of(f"{data['title']} {data['who_may_apply']}", lang),
         created_by=query.from_user.id,
     )
+    await reminders.calls_changed(session, [*knowledge.pack.calls, calls.as_call(row)])
     # The wizard ends in the same commit as the call is stored: whatever fails later, the
     # Save button cannot store the call a second time.
     await state.clear()
@@ -538,6 +760,39 @@ def create_router() -> Router:
         cancel_call,
         StateFilter(*NewCall.__states__),
         NewCallAction.filter(F.action == "cancel"),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.callback_query.register(
+        edit_list, CallEdit.filter(F.action == "list"), IsCoordinator(), F.message.as_("message")
+    )
+    router.callback_query.register(
+        edit_pick, CallEdit.filter(F.action == "pick"), IsCoordinator(), F.message.as_("message")
+    )
+    router.callback_query.register(
+        edit_date_asked,
+        CallEdit.filter(F.action.in_({"opens", "closes"})),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.message.register(
+        edit_date_typed, StateFilter(EditCall.moment), IsCoordinator(), F.text, is_not_command
+    )
+    router.callback_query.register(
+        edit_remove_asked,
+        CallEdit.filter(F.action == "remove"),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.callback_query.register(
+        edit_remove,
+        CallEdit.filter(F.action == "removeyes"),
+        IsCoordinator(),
+        F.message.as_("message"),
+    )
+    router.callback_query.register(
+        edit_cancel,
+        CallEdit.filter(F.action == "cancel"),
         IsCoordinator(),
         F.message.as_("message"),
     )

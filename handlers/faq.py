@@ -10,6 +10,7 @@ whom to write to about the topic (help requests to coordinators come later).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Final, Literal
 
 from aiogram import Bot, F, Router
@@ -18,9 +19,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import is_not_command
 from bot.sender import quote, split_text
+from handlers.reminders import answer_buttons
 from knowledge.search import DocumentKind
 from knowledge.service import Answer, KnowledgeBase
 from knowledge.text import Lang
@@ -84,11 +87,16 @@ def _shorten(text: str) -> str:
     return text if len(text) <= BUTTON_TEXT_LIMIT else text[: BUTTON_TEXT_LIMIT - 1] + "…"
 
 
-async def send_answer(message: Message, answer: Answer) -> None:
-    """Send ANSWER (plain text, escaped here) to the chat of MESSAGE; in groups as a reply."""
+async def send_answer(
+    message: Message, answer: Answer, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send ANSWER (plain text, escaped here) to the chat of MESSAGE; in groups as a reply.
+
+    The buttons under it: the suggestions of an unsure answer, else MARKUP."""
+    last_markup = answer_keyboard(answer) or markup
     pieces = split_text(quote(answer.text))
     for number, piece in enumerate(pieces, start=1):
-        markup = answer_keyboard(answer) if number == len(pieces) else None
+        markup = last_markup if number == len(pieces) else None
         if message.chat.type in GROUPS:
             await message.reply(piece, reply_markup=markup)
         else:
@@ -96,11 +104,28 @@ async def send_answer(message: Message, answer: Answer) -> None:
 
 
 async def reply_to(
-    message: Message, question: str, knowledge: KnowledgeBase, lang: Lang, clock: Clock
+    message: Message,
+    question: str,
+    knowledge: KnowledgeBase,
+    lang: Lang,
+    clock: Clock,
+    session: AsyncSession,
 ) -> None:
     """Answer QUESTION in the language it is clearly written in, else in the member's LANG."""
     asked_in = knowledge.language_of(question, lang)
-    await send_answer(message, knowledge.answer(question, asked_in, clock()))
+    now = clock()
+    answer = knowledge.answer(question, asked_in, now)
+    markup = await reminder_buttons(session, message.chat.id, answer, knowledge, now)
+    await send_answer(message, answer, markup)
+
+
+async def reminder_buttons(
+    session: AsyncSession, chat_id: int, answer: Answer, knowledge: KnowledgeBase, now: datetime
+) -> InlineKeyboardMarkup | None:
+    """ "Remind me" and "Add to calendar" under an answer about a call that has not closed."""
+    if answer.kind != "call" or answer.id is None:
+        return None
+    return await answer_buttons(session, chat_id, answer.id, knowledge, answer.lang, now)
 
 
 def ask_hint() -> str:
@@ -108,20 +133,27 @@ def ask_hint() -> str:
     return _("Type your question after the command, for example: /ask When does the call close?")
 
 
-async def question(message: Message, knowledge: KnowledgeBase, lang: Lang, clock: Clock) -> None:
+async def question(
+    message: Message, knowledge: KnowledgeBase, lang: Lang, clock: Clock, session: AsyncSession
+) -> None:
     """Any text in a private chat that no feature took: a question for the knowledge base."""
-    await reply_to(message, message.text or "", knowledge, lang, clock)
+    await reply_to(message, message.text or "", knowledge, lang, clock, session)
 
 
 async def ask(
-    message: Message, command: CommandObject, knowledge: KnowledgeBase, lang: Lang, clock: Clock
+    message: Message,
+    command: CommandObject,
+    knowledge: KnowledgeBase,
+    lang: Lang,
+    clock: Clock,
+    session: AsyncSession,
 ) -> None:
     """/ask QUESTION, in a group or a private chat."""
     asked = (command.args or "").strip()
     if not asked:
         await message.answer(ask_hint())
         return
-    await reply_to(message, asked, knowledge, lang, clock)
+    await reply_to(message, asked, knowledge, lang, clock, session)
 
 
 async def addressed_to_bot(message: Message, bot: Bot) -> dict[str, str] | bool:
@@ -142,13 +174,18 @@ async def addressed_to_bot(message: Message, bot: Bot) -> dict[str, str] | bool:
 
 
 async def addressed_in_group(
-    message: Message, question: str, knowledge: KnowledgeBase, lang: Lang, clock: Clock
+    message: Message,
+    question: str,
+    knowledge: KnowledgeBase,
+    lang: Lang,
+    clock: Clock,
+    session: AsyncSession,
 ) -> None:
     """A mention of the bot, or a reply to it, in a group: answer the question in it."""
     if not question:
         await message.reply(ask_hint())
         return
-    await reply_to(message, question, knowledge, lang, clock)
+    await reply_to(message, question, knowledge, lang, clock, session)
 
 
 async def suggestion_chosen(
@@ -158,9 +195,11 @@ async def suggestion_chosen(
     lang: Lang,
     bot: Bot,
     clock: Clock,
+    session: AsyncSession,
 ) -> None:
     """A suggested question pressed: its answer, or a polite note if it is gone since."""
-    answer = knowledge.answer_about(_KINDS[callback_data.kind], callback_data.id, lang, clock())
+    now = clock()
+    answer = knowledge.answer_about(_KINDS[callback_data.kind], callback_data.id, lang, now)
     if answer is None:
         await query.answer(
             _("I no longer have this question. Please ask again in your own words."),
@@ -169,8 +208,12 @@ async def suggestion_chosen(
         return
     await query.answer()
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    for piece in split_text(quote(answer.text)):
-        await bot.send_message(chat_id, piece)
+    markup = await reminder_buttons(session, chat_id, answer, knowledge, now)
+    pieces = split_text(quote(answer.text))
+    for number, piece in enumerate(pieces, start=1):
+        await bot.send_message(
+            chat_id, piece, reply_markup=markup if number == len(pieces) else None
+        )
 
 
 async def coordinator_asked(

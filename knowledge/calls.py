@@ -95,14 +95,11 @@ def describe(call: Call, now: datetime, lang: Lang, municipalities: Municipality
 def overview(calls: Iterable[Call], now: datetime, lang: Lang) -> str:
     """The /calls list: open and upcoming calls, then recently closed ones, never just empty."""
     _ = translator(lang).gettext
-    current: list[Call] = []
-    closed: list[Call] = []
-    for call in calls:
-        (closed if call.status(now) is CallStatus.CLOSED else current).append(call)
+    calls = list(calls)
+    current = open_and_upcoming(calls, now)
+    closed = [call for call in calls if call.status(now) is CallStatus.CLOSED]
     if not current and not closed:
         return _("I know of no funding calls yet.")
-    # Open calls by deadline, then upcoming ones by opening; closed ones latest first.
-    current.sort(key=lambda call: (call.status(now) is CallStatus.UPCOMING, call.closes, call.id))
     closed.sort(key=lambda call: (call.closes, call.id), reverse=True)
     recent = [call for call in closed if now - call.closes <= RECENTLY_CLOSED]
     parts: list[str] = []
@@ -117,6 +114,13 @@ def overview(calls: Iterable[Call], now: datetime, lang: Lang) -> str:
         )
     parts.append(_("Ask me about a call to see who may apply, where, and whom to contact."))
     return "\n\n".join(parts)
+
+
+def open_and_upcoming(calls: Iterable[Call], now: datetime) -> list[Call]:
+    """The calls not closed at NOW: open ones by deadline, then upcoming ones."""
+    current = [call for call in calls if call.status(now) is not CallStatus.CLOSED]
+    current.sort(key=lambda call: (call.status(now) is CallStatus.UPCOMING, call.closes, call.id))
+    return current
 
 
 def _section(heading: str, calls: Sequence[Call], now: datetime, lang: Lang) -> str:

@@ -176,6 +176,16 @@ class KnowledgeBase:
             stored.update((call.id, call) for call in calls)
             self._state = _State.build(state.from_yaml, stored)
 
+    def set_stored_calls(self, calls: Iterable[Call]) -> bool:
+        """Make CALLS the stored calls (the database's, all of them); False if nothing changed."""
+        stored = {call.id: call for call in calls}
+        with self._lock:
+            state = self._state
+            if stored == dict(state.stored_calls):
+                return False
+            self._state = _State.build(state.from_yaml, stored)
+            return True
+
     def guess_language(self, text: str) -> Lang | None:
         """The language TEXT is clearly written in (see knowledge/language.py); None if unclear."""
         return self._state.languages.guess(text[:MAX_QUESTION_LENGTH])

@@ -101,3 +101,30 @@ def as_call(row: FundingCall) -> Call:
         link=row.link,
         tags=CALL_TAGS,
     )
+
+
+async def get_call(session: AsyncSession, *, call_id: str) -> FundingCall | None:
+    """The stored call CALL_ID, if there is one."""
+    return await session.get(FundingCall, call_id)
+
+
+async def set_dates(
+    session: AsyncSession, *, call_id: str, opens: datetime, closes: datetime
+) -> FundingCall | None:
+    """Change when a stored call opens and closes; None if there is no such call."""
+    row = await session.get(FundingCall, call_id)
+    if row is None:
+        return None
+    row.opens, row.closes = opens, closes
+    await session.flush()
+    return row
+
+
+async def remove_call(session: AsyncSession, *, call_id: str) -> bool:
+    """Delete a stored call; False if there was none."""
+    row = await session.get(FundingCall, call_id)
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True

@@ -130,8 +130,9 @@ async def get_group(session: AsyncSession, *, chat_id: int) -> GroupChat | None:
 
 
 def group_is_current(group: GroupChat, *, title: str, type: str, active: bool) -> bool:
-    """Whether GROUP still matches what Telegram says about it (nothing to write)."""
-    return (group.title, group.type, group.active) == (title, type, active)
+    """Whether GROUP still matches what Telegram says about it (nothing to write); a group
+    that writes is reachable again."""
+    return (group.title, group.type, group.active, group.reachable) == (title, type, active, True)
 
 
 async def sync_group(session: AsyncSession, *, chat_id: int, title: str, type_: str) -> GroupChat:
@@ -142,7 +143,7 @@ async def sync_group(session: AsyncSession, *, chat_id: int, title: str, type_: 
         session.add(group)
         await session.flush()
     elif not group_is_current(group, title=title, type=type_, active=True):
-        group.title, group.type, group.active = title, type_, True
+        group.title, group.type, group.active, group.reachable = title, type_, True, True
         group.updated_at = utcnow()
     return group
 
@@ -182,3 +183,34 @@ async def recent_handled_updates(
     await session.execute(delete(HandledUpdate).where(col(HandledUpdate.handled_at) < cutoff))
     result = await session.execute(select(col(HandledUpdate.update_id)))
     return set(result.scalars())
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a message the bot sends on its own needs to know of its chat."""
+
+    chat_id: int
+    language: str | None
+    telegram_language: str | None
+    municipality: str | None
+    reachable: bool
+
+
+async def recipient(session: AsyncSession, *, chat_id: int) -> Recipient | None:
+    """The member (positive id) or group (negative id) CHAT_ID; None if unknown or the bot has
+    left the group."""
+    if chat_id > 0:
+        member = await session.get(Member, chat_id)
+        if member is None:
+            return None
+        return Recipient(
+            chat_id,
+            member.language,
+            member.telegram_language,
+            member.municipality,
+            member.reachable,
+        )
+    group = await session.get(GroupChat, chat_id)
+    if group is None or not group.active:
+        return None
+    return Recipient(chat_id, group.language, None, group.municipality, group.reachable)

@@ -1,9 +1,10 @@
-"""The tables: members, group chats, conversation states, failed deliveries and calls."""
+"""The tables: members, group chats, conversation states, failed deliveries, calls, and what
+the bot sends on its own initiative (subscriptions, the outbox and the lease of its drainer)."""
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -141,3 +142,70 @@ class FundingCall(SQLModel, table=True):
     language: str = Field(max_length=8, description="the language the texts were typed in")
     created_by: int = Field(sa_type=BigInteger, description="Telegram id of the coordinator")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Subscription(SQLModel, table=True):
+    """A chat (member or group) that wants reminders about calls.
+
+    TARGET says which: `call:<id>` one call, `municipality:<id>` every call open to that
+    municipality (calls added later too), `all` every call; `mute:<id>` stops one call that a
+    broader subscription covers.
+    """
+
+    __table_args__ = (UniqueConstraint("chat_id", "target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    target: str = Field(max_length=96, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot sends on its own initiative, stored before it is sent.
+
+    KEY names it once and for all (a second row with the same key cannot exist, so nothing is
+    planned twice). The drainer sends due rows: pending -> sending -> sent, or blocked (the
+    chat is unreachable), failed (after retries), skipped (no longer worth sending: the call
+    closed, a later reminder is due) or cancelled (its cause went away before it was due).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    purpose: str = Field(max_length=32)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    subject: str = Field(max_length=128, index=True, description="what it is about: a call id")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=1024)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Lease(SQLModel, table=True):
+    """Who holds a job that exactly one bot process may run (the outbox drainer), and until
+    when: another process takes it over once the holder stops renewing it."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CallSchedule(SQLModel, table=True):
+    """The dates of a call as its messages were last planned, so a change is noticed (also one
+    made while the bot was down) and unsent reminders are planned again."""
+
+    __tablename__ = "call_schedule"
+
+    call_id: str = Field(primary_key=True, max_length=64)
+    opens: datetime = Field(sa_type=UTCDateTime)
+    closes: datetime = Field(sa_type=UTCDateTime)
+    known_since: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    planned_until: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="messages due by then are stored"
+    )

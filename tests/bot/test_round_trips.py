@@ -40,6 +40,7 @@ def uncached(app: App, bot: Bot, local_session: LocalSession) -> Chatter:
         knowledge=app.knowledge,
         questionnaires=app.questionnaires,
         sender=app.sender,
+        reminders=app.reminders,
         cache=False,
         clock=app.dispatcher["clock"],
     )
