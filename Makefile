@@ -51,6 +51,7 @@ bench: sync ## benchmarks (see bench/): throughput, search, bursts of members (P
 	$(UV) run --frozen python -m bench.bench_dispatch
 	$(UV) run --frozen python -m bench.bench_search
 	$(UV) run --frozen python -m bench.bench_burst
+	$(UV) run --frozen python -m bench.bench_reminders
 
 clean:
 	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache

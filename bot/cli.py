@@ -1,4 +1,4 @@
-"""The `civicbot` command line: run, console, db upgrade, export, ask, knowledge check."""
+"""The `civicbot` command line: run, console, db upgrade, export, ask, calls, knowledge."""
 
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--lang", choices=LANGUAGES, help="its language (else guessed)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--pack", type=Path, help="the knowledge pack folder (knowledge/pack)")
+    calls = commands.add_parser("calls", help="funding call tasks")
+    calls_commands = calls.add_subparsers(dest="calls_command", required=True)
+    ics = calls_commands.add_parser("ics", help="calendar file of a call's deadline (.ics)")
+    ics.add_argument("call_id", nargs="?", help="the call (default: every open and upcoming one)")
+    ics.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")
+    ics.add_argument("--lang", choices=LANGUAGES, help="language of the texts")
     knowledge = commands.add_parser("knowledge", help="knowledge pack tasks")
     knowledge_commands = knowledge.add_subparsers(dest="knowledge_command", required=True)
     check = knowledge_commands.add_parser("check", help="validate the pack and questionnaires")
@@ -83,10 +89,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `civicbot` command."""
     args = _parser().parse_args(argv)
-    if args.command == "knowledge":  # needs no settings
+    if args.command == "knowledge":  # needs no settings but KNOWLEDGE_DIR, if it is readable
         from bot.knowledge_cli import run_check
 
-        return run_check(args.pack, args.questionnaires)
+        try:
+            pack = args.pack or load_settings().knowledge_dir
+        except SettingsError:
+            pack = args.pack
+        return run_check(pack, args.questionnaires)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -100,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"civicbot: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     except PackError as error:
-        print("civicbot: the knowledge pack has problems:", file=sys.stderr)
+        where = f" (KNOWLEDGE_DIR={settings.knowledge_dir})" if settings.knowledge_dir else ""
+        print(f"civicbot: the knowledge pack{where} has problems:", file=sys.stderr)
         print(error, file=sys.stderr)
         return 1
 
@@ -145,7 +156,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             question=args.question,
             lang=args.lang,
             as_json=args.json,
-            pack_folder=args.pack,
+            pack_folder=args.pack or settings.knowledge_dir,
+        )
+    if args.command == "calls" and args.calls_command == "ics":
+        from bot.knowledge_cli import run_calls_ics
+
+        return await run_calls_ics(
+            settings, call_id=args.call_id, output=args.output, lang=args.lang
         )
     raise AssertionError(f"unhandled command {args}")
 

@@ -169,8 +169,15 @@ async def run_console(
     console = Console(out=out, user=user)
     async with open_app(settings, bot=console.bot) as app:
         console.attach(app)
+        # Reminders fall due here too, and are printed like any other message.
+        stop = asyncio.Event()
+        drainer = asyncio.create_task(app.drainer.run(stop), name="outbox")
         if interactive:
             print(CONSOLE_GREETING.format(user_id=user_id), file=out)
-        async for line in _lines(stdin):
-            await console.say(line, echo=not interactive)
+        try:
+            async for line in _lines(stdin):
+                await console.say(line, echo=not interactive)
+        finally:
+            stop.set()
+            await drainer
         await console.bot.session.close()

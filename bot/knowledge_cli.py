@@ -1,4 +1,5 @@
-"""`civicbot ask` and `civicbot knowledge check`: the knowledge base from the command line.
+"""`civicbot ask`, `civicbot calls ics` and `civicbot knowledge check`: the knowledge base from
+the command line.
 
 `ask` answers exactly as the bot does (the same `KnowledgeBase.answer`), from the YAML pack and
 the calls coordinators stored in the database. It only reads the database, and only when it
@@ -7,6 +8,7 @@ exists, so it also works in a fresh clone before the bot ever ran.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -16,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
+from knowledge.calendar import calendar_file
+from knowledge.calls import open_and_upcoming
 from knowledge.municipalities import load_municipalities
 from knowledge.pack import Call, PackError, check_pack, load_pack
 from knowledge.questionnaire import QUESTIONNAIRES_DIR, check_questionnaires, load_questionnaires
@@ -110,3 +114,37 @@ def _sqlite_file_exists(database: str | None) -> bool:
     if not database or database == ":memory:" or database.startswith("file:"):
         return False
     return Path(database).exists()
+
+
+async def run_calls_ics(
+    settings: Settings, *, call_id: str | None, output: str, lang: Lang | None
+) -> int:
+    """Write the calendar file of CALL_ID (or of every open and upcoming call) to OUTPUT."""
+    try:
+        knowledge = KnowledgeBase(load_municipalities(), settings.knowledge_dir or PACK_DIR)
+    except PackError as error:
+        print("civicbot: the knowledge pack has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    knowledge.add_calls(await read_stored_calls(settings.database_url))
+    now = datetime.now(UTC)
+    if call_id is not None:
+        try:
+            chosen = [knowledge.pack.call(call_id)]
+        except KeyError:
+            print(f"civicbot: no call has the id {call_id!r}", file=sys.stderr)
+            return 1
+    else:
+        chosen = open_and_upcoming(knowledge.pack.calls, now)
+        if not chosen:
+            print("civicbot: no call is open or upcoming", file=sys.stderr)
+            return 1
+    data = calendar_file(chosen, settings.offsets, lang or settings.default_locale, now=now)
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        await asyncio.to_thread(Path(output).write_bytes, data)
+        print(f"{len(chosen)} deadline(s) written to {output}", file=sys.stderr)
+    return 0

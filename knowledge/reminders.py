@@ -167,9 +167,17 @@ def plan(
             )
         )
     closes = iso(call.closes)
-    for offset in offsets:
-        due = offset.due(call.closes, subscriber.zone)
-        if due < subscriber.since or due < call.opens or due > until:
+    owed = [
+        (offset, due)
+        for offset in offsets
+        if call.opens <= (due := offset.due(call.closes, subscriber.zone)) <= until
+        and due >= subscriber.since
+    ]
+    # Of the reminders whose time has passed (the bot was down), only the latest is worth
+    # sending: the others would only repeat it.
+    overdue = [offset for offset, due in owed if due <= now]
+    for offset, due in owed:
+        if offset in overdue[:-1]:
             continue
         planned.append(
             Planned(

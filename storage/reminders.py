@@ -1,7 +1,7 @@
 """Planning reminders into the outbox: for one chat when its subscriptions change, and for
 every call when calls change or time moves on.
 
-Messages are stored `AHEAD` of time (two days): a reminder further away is stored by a later
+Messages are stored `AHEAD` of time (an hour): a reminder further away is stored by a later
 planning run, once it comes within that window. Subscribing to "all calls" would otherwise
 store a row for every reminder of every call at once. Planning again is harmless (keys are
 unique), so the bot plans at start, every few minutes, and whenever a call or a subscription
@@ -45,9 +45,10 @@ from storage.models import CallSchedule, GroupChat, Member, Subscription
 from storage.subscriptions import ALL, mute_target, subscribed_since
 
 # Messages due within this window are stored now; later ones by a later run.
-AHEAD: Final = timedelta(days=2)
-# A call is looked at again when any of its messages falls this close to the planned window.
-MARGIN: Final = timedelta(hours=2)
+AHEAD: Final = timedelta(hours=1)
+# A call is looked at when any of its messages falls this close to the window (a day's
+# reminder moves by an hour with the clocks).
+MARGIN: Final = timedelta(minutes=90)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,8 @@ async def plan_calls(
         )
     until = now + AHEAD
     subscribers = _Subscribers(await _every_subscription(session))
+    # Nothing falling due before the earliest subscription is owed to anyone.
+    earliest = subscribers.earliest or now
     zones = await chat_zones(session, subscribers.chats, rules)
     planned: list[Planned] = []
     for call in current.values():
@@ -179,12 +182,14 @@ async def plan_calls(
                     session, subject=call.id, purposes=(OPENED,)
                 )
             schedule.opens, schedule.closes, schedule.planned_until = call.opens, call.closes, None
-        if not _falls_due(call, rules.offsets, schedule.planned_until, now, until):
+        notify = moved and call.closes > now
+        after = max(schedule.planned_until or earliest, earliest)
+        if not notify and not _falls_due(call, rules.offsets, schedule, after, now, until):
             schedule.planned_until = until
             continue
         report.calls += 1
         for chat_id, since in subscribers.of(call).items():
-            if moved and call.closes > now:
+            if notify:
                 planned.append(moved_notice(call, chat_id, now))
                 # What the notice says replaces the reminders of the new deadline due by now.
                 since = max(since, now)
@@ -205,18 +210,20 @@ async def plan_calls(
 def _falls_due(
     call: Call,
     offsets: Sequence[Offset],
-    planned_until: datetime | None,
+    schedule: CallSchedule,
+    after: datetime,
     now: datetime,
     until: datetime,
 ) -> bool:
-    """Whether a message about CALL may fall due after PLANNED_UNTIL and by UNTIL (day offsets
-    move by an hour with the clocks, hence the margin); never for a call that is over."""
+    """Whether a message about CALL may fall due after AFTER and by UNTIL (day offsets move by
+    an hour with the clocks, hence the margin); never for a call that is over. The opening
+    counts only for a call known before it opened (see `plan`)."""
     if call.closes <= now:
         return False
-    if planned_until is None:
-        return True
-    moments = [call.opens, *(call.closes - offset.duration for offset in offsets)]
-    return any(planned_until - MARGIN < moment <= until + MARGIN for moment in moments)
+    moments = [call.closes - offset.duration for offset in offsets]
+    if schedule.known_since < call.opens:
+        moments.append(call.opens)
+    return any(after - MARGIN < moment <= until + MARGIN for moment in moments)
 
 
 class _Subscribers:
@@ -226,7 +233,10 @@ class _Subscribers:
         self._by_chat: dict[int, list[Subscription]] = defaultdict(list)
         self._by_target: dict[str, set[int]] = defaultdict(set)
         self._municipal: set[int] = set()
+        self.earliest: datetime | None = None
         for subscription in subscriptions:
+            if self.earliest is None or subscription.created_at < self.earliest:
+                self.earliest = subscription.created_at
             self._by_chat[subscription.chat_id].append(subscription)
             self._by_target[subscription.target].add(subscription.chat_id)
             if subscription.target.startswith("municipality:"):

@@ -65,10 +65,13 @@ async def test_a_subscription_plans_within_the_window_and_later_runs_plan_the_re
     await add_call(app, clock, closes=clock() + timedelta(days=10))
     await subscribe(app, 7, subscriptions.call_target(CALL), clock)
     assert await rows(app, 7) == []  # the first reminder is 3 days away: beyond the window
-    clock.advance(timedelta(days=2))
+    clock.advance(timedelta(days=3) - timedelta(minutes=30))
     await app.reminders.plan_all()
     assert summary(await rows(app, 7)) == [("7d", "pending")]
     clock.advance(timedelta(days=6))
+    await app.reminders.plan_all()
+    assert summary(await rows(app, 7)) == [("7d", "pending"), ("1d", "pending")]
+    clock.advance(timedelta(hours=22))
     await app.reminders.plan_all()
     assert summary(await rows(app, 7)) == [("7d", "pending"), ("1d", "pending"), ("2h", "pending")]
     # Planning again changes nothing: the keys are unique.
@@ -82,30 +85,35 @@ async def test_after_a_downtime_only_the_latest_due_reminder_is_sent_and_none_af
     await chatter.send("/start")
     await add_call(app, clock, closes=clock() + timedelta(days=9))
     await subscribe(app, 7, subscriptions.call_target(CALL), clock)
-    # The bot is down from now until 3 hours before the deadline: 7d, 1d and 2h... only the
-    # 1-day one has passed with a later one not yet due.
-    clock.advance(timedelta(days=9) - timedelta(hours=3))
+    clock.advance(timedelta(days=2) - timedelta(minutes=30))
+    await app.reminders.plan_all()
+    assert summary(await rows(app, 7)) == [("7d", "pending")]
+    # The bot is down from now until 3 hours before the deadline: of the 7-day and the 1-day
+    # reminders, only the latest is sent (saying how long is really left).
+    clock.advance(timedelta(days=7) - timedelta(hours=2, minutes=30))
     await app.reminders.plan_all()
     sent = await drain(app)
     assert len(sent) == 1
-    assert "closes in 3 hours" in sent[0].text or "po 3 valandų" in sent[0].text
+    assert "po 3 valandų" in sent[0].text
     assert summary(await rows(app, 7)) == [("7d", "skipped"), ("1d", "sent"), ("2h", "pending")]
+    [skipped] = [row for row in await rows(app, 7) if row.payload.get("offset") == "7d"]
+    assert skipped.error == "a later reminder is due"
     # Down again past the deadline: the 2-hour reminder is never sent.
     clock.advance(timedelta(hours=4))
     await app.reminders.plan_all()
     assert await drain(app) == []
     assert summary(await rows(app, 7))[-1] == ("2h", "skipped")
-    [skipped] = [row for row in await rows(app, 7) if row.payload.get("offset") == "2h"]
-    assert skipped.error == "the call has closed"
+    [closed] = [row for row in await rows(app, 7) if row.payload.get("offset") == "2h"]
+    assert closed.error == "the call has closed"
 
 
 async def test_a_deadline_moved_later_or_earlier_replans_and_notifies_once(
     chatter: Chatter, app: App, clock: FixedClock
 ) -> None:
     await chatter.send("/start")
-    await add_call(app, clock, closes=clock() + timedelta(days=1, hours=12))
+    await add_call(app, clock, closes=clock() + timedelta(days=1, minutes=30))
     await subscribe(app, 7, subscriptions.call_target(CALL), clock)
-    assert summary(await rows(app, 7)) == [("1d", "pending"), ("2h", "pending")]
+    assert summary(await rows(app, 7)) == [("1d", "pending")]
 
     async def move(closes_in: timedelta) -> None:
         async with app.sessionmaker() as session:
@@ -119,14 +127,10 @@ async def test_a_deadline_moved_later_or_earlier_replans_and_notifies_once(
         app.knowledge.add_calls([calls.as_call(row)])
 
     await move(timedelta(days=10))  # extended
-    assert sorted(summary(await rows(app, 7))) == [
-        ("1d", "cancelled"),
-        ("2h", "cancelled"),
-        ("call-moved", "pending"),
-    ]
+    assert sorted(summary(await rows(app, 7))) == [("1d", "cancelled"), ("call-moved", "pending")]
     sent = await drain(app)
     assert len(sent) == 1 and "terminas" in sent[0].text.lower()
-    await move(timedelta(hours=20))  # brought forward: its 1-day reminder would be overdue
+    await move(timedelta(hours=2, minutes=30))  # brought forward: its 1-day one is overdue
     found = summary(await rows(app, 7))
     assert found.count(("call-moved", "pending")) == 1
     assert ("2h", "pending") in found
@@ -139,7 +143,7 @@ async def test_a_removed_call_has_its_unsent_reminders_cancelled(
     chatter: Chatter, app: App, clock: FixedClock
 ) -> None:
     await chatter.send("/start")
-    await add_call(app, clock, closes=clock() + timedelta(days=1, hours=12))
+    await add_call(app, clock, closes=clock() + timedelta(days=1, minutes=30))
     await subscribe(app, 7, subscriptions.ALL, clock)
     async with app.sessionmaker() as session:
         assert await calls.remove_call(session, call_id=CALL)
@@ -154,14 +158,14 @@ async def test_buttons_subscribe_stop_and_send_a_calendar_file(
     chatter: Chatter, app: App, clock: FixedClock
 ) -> None:
     await chatter.send("/start")
-    await add_call(app, clock, closes=clock() + timedelta(days=1, hours=12))
+    await add_call(app, clock, closes=clock() + timedelta(days=1, minutes=30))
     [listing] = await chatter.send("/calls")
     label = next(t for t in buttons(listing) if t.startswith("🔔 Priminti: Grants for beekeeping"))
     await chatter.press(listing, label)
-    assert summary(await rows(app, 7)) == [("1d", "pending"), ("2h", "pending")]
+    assert summary(await rows(app, 7)) == [("1d", "pending")]
     # The municipality-wide subscription and the call's own both bring each reminder once.
     await subscribe(app, 7, subscriptions.municipality_target("ogre-municipality"), clock)
-    assert len(await rows(app, 7)) == 2
+    assert len(await rows(app, 7)) == 1
     # "Stop reminding" under a reminder stops this call, though the municipality is followed.
     await chatter.press_data(ReminderButton(action="off", where="a", call=CALL).pack())
     assert {row.status for row in await rows(app, 7)} == {"cancelled"}
@@ -182,12 +186,12 @@ async def test_buttons_subscribe_stop_and_send_a_calendar_file(
 async def test_a_call_answer_offers_remind_me(
     chatter: Chatter, app: App, clock: FixedClock
 ) -> None:
-    await add_call(app, clock, closes=clock() + timedelta(days=1, hours=12))
+    await add_call(app, clock, closes=clock() + timedelta(days=1, minutes=30))
     [reply] = await chatter.send("Grants for beekeeping clubs")
     # Asked in English, answered in English, buttons too.
     assert buttons(reply) == ["Remind me", "Add to calendar"]
     await chatter.press(reply, "Remind me")
-    assert len(await rows(app, 7)) == 2
+    assert len(await rows(app, 7)) == 1
 
 
 async def test_remind_lists_and_switches_subscriptions(chatter: Chatter, app: App) -> None:

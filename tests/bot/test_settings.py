@@ -71,6 +71,11 @@ def test_dotenv_file_is_read(tmp_path: object, monkeypatch: pytest.MonkeyPatch) 
         ("WEBHOOK_URL", "bot.example", "WEBHOOK_URL:"),
         ("WEBHOOK_SECRET", "with space", "WEBHOOK_SECRET: must be"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL:"),
+        ("REMINDER_OFFSETS", "7d,1week", "REMINDER_OFFSETS: '1week' is not an offset"),
+        ("REMINDER_OFFSETS", "1d,24h", "REMINDER_OFFSETS: the same offset is given twice"),
+        ("KNOWLEDGE_DIR", "/no/such/folder", "KNOWLEDGE_DIR: '/no/such/folder' is not a folder"),
+        ("WEBHOOK_PORT", "http", "WEBHOOK_PORT:"),
+        ("WEBHOOK_PORT", "70000", "WEBHOOK_PORT:"),
     ],
 )
 def test_bad_value_names_the_variable(
