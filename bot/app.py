@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
 from bot.fsm import DatabaseStorage
+from bot.help_requests import Helpdesk
 from bot.i18n import LocaleMiddleware, Translations
 from bot.middlewares import (
     HarmlessFailureGuard,
@@ -58,6 +59,7 @@ class App:
     sender: Sender
     dispatcher: Dispatcher
     reminders: Reminders
+    helpdesk: Helpdesk
     drainer: Drainer
 
 
@@ -84,6 +86,7 @@ def create_dispatcher(
     questionnaires: Mapping[str, Questionnaire],
     sender: Sender,
     reminders: Reminders,
+    helpdesk: Helpdesk,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     cache: bool = False,
@@ -110,6 +113,7 @@ def create_dispatcher(
         sender=sender,
         flood_gate=sender.gate,
         reminders=reminders,
+        helpdesk=helpdesk,
         clock=clock,
     )
     storage_middleware = StorageMiddleware(
@@ -232,7 +236,16 @@ async def open_app(
             clock=clock,
             wake=drainer.wake,
         )
-        for purpose, render in reminders.renderers().items():
+        helpdesk = Helpdesk(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            sender=sender,
+            bot=bot,
+            municipalities=municipalities,
+            clock=clock,
+            wake=drainer.wake,
+        )
+        for purpose, render in (reminders.renderers() | helpdesk.renderers()).items():
             drainer.add_renderer(purpose, render)
         drainer.when_leader(reminders.plan_all)
         drainer.every(PLAN_SECONDS, reminders.plan_all, "plan reminders")
@@ -246,6 +259,7 @@ async def open_app(
             questionnaires=questionnaires,
             sender=sender,
             reminders=reminders,
+            helpdesk=helpdesk,
             storage=storage,
             events_isolation=isolation,
             cache=settings.uses_sqlite,
@@ -264,6 +278,7 @@ async def open_app(
             sender=sender,
             dispatcher=dispatcher,
             reminders=reminders,
+            helpdesk=helpdesk,
             drainer=drainer,
         )
     finally:

@@ -18,6 +18,7 @@ from aiogram.methods import (
     CopyMessage,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetChat,
     GetMe,
     SendDocument,
     SendMessage,
@@ -55,6 +56,17 @@ class LocalSession(BaseSession):
     def _answer(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
             return BOT_USER
+        if isinstance(method, GetChat):
+            chat_id = int(method.chat_id)
+            gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
+            return {
+                "id": chat_id,
+                "type": "private" if chat_id > 0 else "supergroup",
+                "title": None if chat_id > 0 else "group",
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": dict.fromkeys((*gifts, "gifts_from_channels"), False),
+            }
         if isinstance(method, CopyMessage):
             return {"message_id": next(self._message_ids)}
         if isinstance(method, SendMessage | SendPhoto | SendDocument):

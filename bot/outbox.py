@@ -36,7 +36,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sender import Outcome, Sender
+from bot.sender import Outcome, Sender, SendResult
 from storage import outbox
 from storage.db import SessionMaker
 from storage.models import OutboxMessage
@@ -75,7 +75,15 @@ class Skip:
     reason: str
 
 
-Render = Callable[[AsyncSession, OutboxMessage, datetime], Awaitable[Delivery | Skip]]
+@dataclass(frozen=True)
+class Action:
+    """A row that takes more than one message to send (a card with attachments, a copy into a
+    forum topic): RUN makes the requests through the Sender and says how it ended."""
+
+    run: Callable[[], Awaitable[SendResult]]
+
+
+Render = Callable[[AsyncSession, OutboxMessage, datetime], Awaitable[Delivery | Skip | Action]]
 Job = Callable[[], Awaitable[Any]]
 
 
@@ -266,7 +274,7 @@ class Drainer:
         try:
             async with self._sessionmaker() as session:
                 if render is None:
-                    what: Delivery | Skip = Skip(f"nobody words {row.purpose!r} messages")
+                    what: Delivery | Skip | Action = Skip(f"nobody words {row.purpose!r} messages")
                 else:
                     what = await render(session, row, now)
                 await session.rollback()
@@ -274,9 +282,12 @@ class Drainer:
                 await self._finish(row.id, outbox.SKIPPED, error=what.reason)
                 log.info("outbox %s not sent: %s", row.key, what.reason)
                 return
-            result = await self._sender.send_message(
-                row.chat_id, what.text, reply_markup=what.reply_markup
-            )
+            if isinstance(what, Action):
+                result = await what.run()
+            else:
+                result = await self._sender.send_message(
+                    row.chat_id, what.text, reply_markup=what.reply_markup
+                )
             if result.outcome is Outcome.SENT:
                 self.sent += 1
                 await self._finish(row.id, outbox.SENT, sent_at=self._clock())
@@ -294,6 +305,10 @@ class Drainer:
         except (SQLAlchemyError, OSError) as error:
             # The row stays "sending": the next holder of the lease sends it again.
             log.warning("outbox %s: %s", row.key, error)
+        except Exception:  # a defect in a renderer: the row fails, the others still go out
+            log.exception("outbox %s could not be sent", row.key)
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await self._finish(row.id, outbox.FAILED, error="internal error (see the log)")
 
     async def _put_back(self, row: OutboxMessage) -> None:
         """A claimed row not sent because the process stops: pending again, as it was."""

@@ -64,6 +64,7 @@ from aiogram.types import (
     MessageId,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
 )
 from aiogram.utils.text_decorations import html_decoration
 from aiolimiter import AsyncLimiter
@@ -440,8 +441,13 @@ class Sender:
         *,
         reply_markup: ReplyMarkup | None = None,
         disable_notification: bool = False,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> SendResult:
-        """Send HTML text, split into several messages if long; the markup goes with the last."""
+        """Send HTML text, split into several messages if long; the markup goes with the last.
+
+        REPLY_TO makes the first piece a reply (if that message is gone, it is sent anyway);
+        THREAD_ID puts the pieces in a forum topic."""
         try:
             pieces = split_text(text)
         except ValueError as error:
@@ -453,6 +459,8 @@ class Sender:
                 parse_mode=ParseMode.HTML,
                 reply_markup=reply_markup if number == len(pieces) else None,
                 disable_notification=disable_notification,
+                message_thread_id=thread_id,
+                reply_parameters=_reply(reply_to) if number == 1 else None,
             )
             for number, piece in enumerate(pieces, start=1)
         ]
@@ -482,15 +490,39 @@ class Sender:
         )
         return await self._deliver(chat_id, [first, *self._texts(chat_id, overflow)])
 
-    async def copy_message(self, chat_id: int, from_chat_id: int, message_id: int) -> SendResult:
-        """Copy a message (e.g. a member's reply in a help request) into another chat."""
-        method = CopyMessage(chat_id=chat_id, from_chat_id=from_chat_id, message_id=message_id)
-        return await self._deliver(chat_id, [method])
+    async def copy_message(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        caption: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> SendResult:
+        """Copy a message (e.g. a leader's photo in a help request) into another chat, never
+        forwarding it (a forward shows whose it was). CAPTION (HTML) replaces its caption."""
+        head, overflow = _split_caption(caption)
+        method = CopyMessage(
+            chat_id=chat_id,
+            from_chat_id=from_chat_id,
+            message_id=message_id,
+            caption=head,
+            parse_mode=ParseMode.HTML if caption is not None else None,
+            reply_parameters=_reply(reply_to),
+            message_thread_id=thread_id,
+        )
+        return await self._deliver(chat_id, [method, *self._texts(chat_id, overflow, thread_id)])
 
     @staticmethod
-    def _texts(chat_id: int, pieces: Sequence[str]) -> list[SendMessage]:
+    def _texts(
+        chat_id: int, pieces: Sequence[str], thread_id: int | None = None
+    ) -> list[SendMessage]:
         return [
-            SendMessage(chat_id=chat_id, text=piece, parse_mode=ParseMode.HTML) for piece in pieces
+            SendMessage(
+                chat_id=chat_id, text=piece, parse_mode=ParseMode.HTML, message_thread_id=thread_id
+            )
+            for piece in pieces
         ]
 
     async def _deliver(self, chat_id: int, methods: Sequence[TelegramMethod[Any]]) -> SendResult:
@@ -580,6 +612,13 @@ class Sender:
         """Exponential backoff with jitter, capped at max_delay."""
         delay = self._base_delay * 2.0 ** (attempt - 1)
         return min(self._max_delay, delay + random.uniform(0, self._base_delay))
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    """A reply to MESSAGE_ID that is still sent if that message is gone."""
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
 
 
 def _describe(error: BaseException) -> str:

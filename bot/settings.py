@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from knowledge.help_requests import DEFAULT_ESCALATE_AFTER, parse_escalate_after
 from knowledge.reminders import DEFAULT_OFFSETS, Offset, parse_offsets
 from knowledge.text import Lang
 
@@ -47,6 +49,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     max_concurrent_updates: int | None = Field(default=None, ge=1, le=1000)
     reminder_offsets: str = DEFAULT_OFFSETS
+    escalate_after: str = DEFAULT_ESCALATE_AFTER
     knowledge_dir: Path | None = None
 
     @field_validator("bot_token", "webhook_secret", "redis_url", "webhook_url", mode="before")
@@ -125,6 +128,12 @@ class Settings(BaseSettings):
         parse_offsets(value)
         return value
 
+    @field_validator("escalate_after")
+    @classmethod
+    def _check_escalation(cls, value: str) -> str:
+        parse_escalate_after(value)
+        return value
+
     @field_validator("knowledge_dir", mode="before")
     @classmethod
     def _check_knowledge_dir(cls, value: object) -> object:
@@ -138,6 +147,13 @@ class Settings(BaseSettings):
     def offsets(self) -> tuple[Offset, ...]:
         """REMINDER_OFFSETS, longest first."""
         return parse_offsets(self.reminder_offsets)
+
+    @property
+    def escalation_delays(self) -> dict[str, timedelta]:
+        """ESCALATE_AFTER: how long a request of each urgency may stay untaken."""
+        return {
+            str(name): delay for name, delay in parse_escalate_after(self.escalate_after).items()
+        }
 
     @property
     def concurrent_updates(self) -> int:

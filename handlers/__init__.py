@@ -9,6 +9,7 @@ from handlers import (
     deep_links,
     directory,
     errors,
+    expert,
     fallback,
     faq,
     groups,
@@ -18,6 +19,7 @@ from handlers import (
     start,
     survey,
     survey_admin,
+    tickets,
 )
 
 
@@ -25,8 +27,12 @@ def create_routers() -> list[Router]:
     """Every router, new, in order. Commands come before the conversation steps that could take
     them; the fallback answers what nobody took."""
     return [
-        # First, as most updates are questions: its handler takes only private text that is no
-        # command while no conversation is under way, which no other router takes.
+        # The coordinators' chat first: there a reply to the bot is for a help request.
+        tickets.create_router(),
+        # Leaders' messages for their help requests, before the FAQ takes them as questions.
+        expert.create_router(),
+        # Most updates are questions: its handler takes only private text that is no command
+        # while no conversation is under way, which no other router takes.
         faq.create_router(),
         help.create_router(),
         deep_links.create_router(),  # before /start: links from groups open their command

@@ -92,12 +92,13 @@ async def send_answer(
 ) -> None:
     """Send ANSWER (plain text, escaped here) to the chat of MESSAGE; in groups as a reply.
 
-    The buttons under it: the suggestions of an unsure answer, else MARKUP."""
+    The buttons under it: the suggestions of an unsure answer, else MARKUP. An unsure answer
+    replies to the question, so "Ask a coordinator" can take the question along."""
     last_markup = answer_keyboard(answer) or markup
     pieces = split_text(quote(answer.text))
     for number, piece in enumerate(pieces, start=1):
         markup = last_markup if number == len(pieces) else None
-        if message.chat.type in GROUPS:
+        if message.chat.type in GROUPS or not answer.confident:
             await message.reply(piece, reply_markup=markup)
         else:
             await message.answer(piece, reply_markup=markup)
@@ -249,5 +250,5 @@ def create_router() -> Router:
         addressed_in_group, F.chat.type.in_(GROUPS), F.text, is_not_command, addressed_to_bot
     )
     router.callback_query.register(suggestion_chosen, QuestionChoice.filter())
-    router.callback_query.register(coordinator_asked, CoordinatorContact.filter())
+    # "Ask a coordinator" (CoordinatorContact) is handled by handlers/expert.py.
     return router

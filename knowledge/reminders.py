@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
@@ -127,7 +127,7 @@ class Planned:
     chat_id: int
     subject: str
     due_at: datetime
-    payload: dict[str, str] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def iso(moment: datetime) -> str:

@@ -32,6 +32,9 @@ Fields: TypeAlias = dict[str, tuple[yaml.Node, yaml.Node]]
 
 _T = TypeVar("_T")
 
+# A text left for a person to write (a translation): the pack is refused while one remains.
+TODO_MARK: Final = "TODO: translate"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -179,6 +182,9 @@ class YamlFileReader:
         value = (scalar(node) or "").strip()
         if not value:
             self.report(node, f"{where}: {path} is empty")
+            return None
+        if TODO_MARK in value:
+            self.report(node, f"{where}: {path} is still marked '{TODO_MARK}'")
             return None
         return value
 

@@ -23,6 +23,7 @@ class Member(SQLModel, table=True):
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_version: str | None = Field(default=None, max_length=32)
     reachable: bool = True
+    help_open: bool = Field(default=False, description="has a help request not closed")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -209,3 +210,87 @@ class CallSchedule(SQLModel, table=True):
     planned_until: datetime | None = Field(
         default=None, sa_type=UTCDateTime, description="messages due by then are stored"
     )
+
+
+class Consent(SQLModel, table=True):
+    """A member's consent to one purpose (e.g. `help-request`), with the text version agreed to;
+    withdrawn ones keep their history."""
+
+    __table_args__ = (UniqueConstraint("member_id", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(
+        sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE", index=True
+    )
+    purpose: str = Field(max_length=32)
+    version: str = Field(max_length=48)
+    given_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class HelpRequest(SQLModel, table=True):
+    """A leader's request for expert help; its id is the number the leader and coordinators see.
+
+    The leader's account is never shown to coordinators, except the @username when the leader
+    allowed it (SHOW_USERNAME). HANDLER_NAME is the coordinator's first name, all the leader
+    ever learns of them.
+    """
+
+    __tablename__ = "help_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int | None = Field(
+        default=None,
+        sa_type=BigInteger,
+        foreign_key="member.id",
+        ondelete="SET NULL",
+        index=True,
+        description="None once the leader asked to be forgotten (the thread stays, anonymised)",
+    )
+    kind: str = Field(max_length=16)
+    urgency: str = Field(max_length=8)
+    municipality: str | None = Field(default=None, max_length=64)
+    organisation: str | None = Field(default=None, max_length=256)
+    description: str = Field(max_length=4096)
+    attachments: list[int] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="ids of the leader's messages with photos or documents",
+    )
+    language: str = Field(max_length=8)
+    show_username: bool = False
+    status: str = Field(default="new", max_length=8, index=True)
+    handler_id: int | None = Field(default=None, sa_type=BigInteger)
+    handler_name: str | None = Field(default=None, max_length=128)
+    outcome: str | None = Field(default=None, max_length=512)
+    last_answer: str | None = Field(
+        default=None, max_length=4096, description="the coordinator's latest text to the leader"
+    )
+    topic_id: int | None = Field(default=None, description="its forum topic, if the chat is one")
+    card_message_id: int | None = None
+    leader_unreachable: bool = False
+    leader_waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    taken_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_activity_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RequestMessage(SQLModel, table=True):
+    """A message that belongs to a help request: its card, a copy of a leader's or a
+    coordinator's message (SOURCE names the original), a notice. A reply to any of them is
+    about that request, and an edited original is edited in its copy."""
+
+    __tablename__ = "request_message"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id"),
+        Index("ix_request_message_source", "source_chat_id", "source_message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="help_request.id", ondelete="CASCADE", index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int
+    source_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    source_message_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -288,3 +289,19 @@ async def survey_counts(session: AsyncSession, *, questionnaire_id: str) -> Surv
         in_progress=int(in_progress or 0),
         by_municipality=by_municipality,
     )
+
+
+async def latest_answers(session: AsyncSession, *, member_id: int) -> dict[str, Any]:
+    """The answers of the member's latest submission in force, of any questionnaire ({} if
+    none)."""
+    result = await session.execute(
+        select(SurveySubmission)
+        .where(
+            col(SurveySubmission.member_id) == member_id,
+            col(SurveySubmission.superseded_at).is_(None),
+        )
+        .order_by(col(SurveySubmission.submitted_at).desc())
+        .limit(1)
+    )
+    submission = result.scalars().first()
+    return dict(submission.answers) if submission else {}

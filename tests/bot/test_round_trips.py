@@ -41,6 +41,7 @@ def uncached(app: App, bot: Bot, local_session: LocalSession) -> Chatter:
         questionnaires=app.questionnaires,
         sender=app.sender,
         reminders=app.reminders,
+        helpdesk=app.helpdesk,
         cache=False,
         clock=app.dispatcher["clock"],
     )

@@ -44,7 +44,7 @@ OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction
 # raw and JSON-encodes everything else, so "123" is a text here but a number in chat_id).
 STRING_FIELDS = frozenset(
     {"text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "url"}
-    | {"language_code", "action", "description", "title", "secret_token", "emoji"}
+    | {"language_code", "action", "description", "title", "secret_token", "emoji", "name"}
     | {"document", "photo", "sticker", "voice", "audio", "video", "animation", "thumbnail"}
 )
 NOT_MODIFIED = (
@@ -147,6 +147,7 @@ class FakeChat:
     title: str | None = None
     first_name: str | None = None
     username: str | None = None
+    is_forum: bool = False
 
     def as_dict(self) -> JSON:
         """Telegram's Chat object."""
@@ -154,6 +155,8 @@ class FakeChat:
         for name in ("title", "first_name", "username"):
             if (value := getattr(self, name)) is not None:
                 chat[name] = value
+        if self.is_forum:
+            chat["is_forum"] = True
         return chat
 
 
@@ -232,6 +235,8 @@ class SentMessage:
     visible: Visible = ("", ())
     edit_date: int | None = None
     deleted: bool = False
+    thread_id: int | None = None  # the forum topic it was sent to
+    reply_to: int | None = None  # the message it replies to
 
     @property
     def plain_text(self) -> str:
@@ -448,6 +453,7 @@ class FakeTelegram:
         self._chats: dict[int, FakeChat] = {}
         self._users: dict[int, FakeUser] = {}
         self._member_status: dict[tuple[int, int], str] = {}
+        self.topics: dict[int, dict[int, JSON]] = {}  # chat id -> thread id -> name, closed
         self._callback_queries: set[str] = set()
         self._injections: list[_Injection] = []
         self._claimed: set[int] = set()  # indexes of requests already returned by wait_for
@@ -473,6 +479,15 @@ class FakeTelegram:
             "setWebhook": self._set_webhook,
             "getChatMember": self._get_chat_member,
             "getChat": self._get_chat,
+            "createForumTopic": self._create_forum_topic,
+            "editForumTopic": lambda req: (
+                self._topic(req.params).update(
+                    name=req.params.get("name") or self._topic(req.params)["name"]
+                )
+                is None
+            ),
+            "closeForumTopic": lambda req: self._topic(req.params).update(closed=True) is None,
+            "reopenForumTopic": lambda req: self._topic(req.params).update(closed=False) is None,
             "sendChatAction": lambda req: bool(self._chat_id(req.params)),
             "close": lambda _: True,
             "logOut": lambda _: True,
@@ -529,12 +544,23 @@ class FakeTelegram:
         return user
 
     def group(
-        self, id: int = -1001234567890, title: str = "Kaimynai", kind: str = "supergroup"
+        self,
+        id: int = -1001234567890,
+        title: str = "Kaimynai",
+        kind: str = "supergroup",
+        *,
+        forum: bool = False,
     ) -> FakeChat:
-        """A group chat (kind "group" or "supergroup")."""
-        chat = FakeChat(id, kind, title=title)
+        """A group chat (kind "group" or "supergroup"; a FORUM has topics)."""
+        chat = FakeChat(id, kind, title=title, is_forum=forum)
         self._chats[id] = chat
+        if forum:
+            self.topics.setdefault(id, {})
         return chat
+
+    def delete_topic(self, chat: FakeChat, thread_id: int) -> None:
+        """Someone deletes a forum topic by hand."""
+        self.topics.get(chat.id, {}).pop(thread_id, None)
 
     def send_text(
         self,
@@ -542,9 +568,13 @@ class FakeTelegram:
         text: str,
         chat: FakeChat | None = None,
         reply_to_message_id: int | None = None,
+        thread_id: int | None = None,
     ) -> QueuedUpdate:
-        """The user writes `text` (private chat unless `chat` is given)."""
+        """The user writes `text` (private chat unless `chat` is given; in a forum topic with
+        THREAD_ID)."""
         content: JSON = {"text": text}
+        if thread_id is not None:
+            content |= {"message_thread_id": thread_id, "is_topic_message": True}
         if entities := incoming_entities(text):
             content["entities"] = entities
         if reply_to_message_id is not None:
@@ -1074,11 +1104,49 @@ class FakeTelegram:
         return f"FAKE-{kind}-{serial:06d}", f"U{serial:06d}"
 
     def _store_sent(self, request: ApiRequest, chat_id: int, **fields: Any) -> SentMessage:
+        thread_id, reply_to = self._placement(request.params, chat_id)
         message_id = self._next_message_id(chat_id)
         sent = SentMessage(chat_id, message_id, request.method, int(time.time()), **fields)
+        sent.thread_id, sent.reply_to = thread_id, reply_to
         self._sent.append(sent)
         request.message = sent
         return sent
+
+    def _placement(self, params: JSON, chat_id: int) -> tuple[int | None, int | None]:
+        """The forum topic (which must exist) and the replied message of a message to send."""
+        thread = params.get("message_thread_id")
+        thread_id = int(thread) if thread not in (None, "") else None
+        if thread_id is not None and thread_id not in self.topics.get(chat_id, {thread_id: {}}):
+            raise ApiError(400, "Bad Request: message thread not found")
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id") if isinstance(reply, dict) else None
+        if reply_to is None and params.get("reply_to_message_id") not in (None, ""):
+            reply_to = params["reply_to_message_id"]
+        return thread_id, int(reply_to) if reply_to is not None else None
+
+    def _topic(self, params: JSON) -> JSON:
+        chat_id = self._chat_id(params)
+        thread_id = _int_param(params, "message_thread_id")
+        topic = self.topics.get(chat_id, {}).get(thread_id)
+        if topic is None:
+            raise ApiError(400, "Bad Request: message thread not found")
+        return topic
+
+    def _create_forum_topic(self, request: ApiRequest) -> JSON:
+        chat_id = self._chat_id(request.params)
+        if chat_id not in self.topics:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        name = str(request.params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise ApiError(
+                400,
+                "Bad Request: TOPIC_TITLE_EMPTY"
+                if not name
+                else "Bad Request: TOPIC_TITLE_INVALID",
+            )
+        thread_id = self._next_message_id(chat_id)  # a topic's id is its first message's
+        self.topics[chat_id][thread_id] = {"name": name, "closed": False}
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
 
     def _find_sent(self, chat_id: int, message_id: int) -> SentMessage | None:
         for sent in self._sent:
@@ -1115,6 +1183,13 @@ class FakeTelegram:
         """Telegram's Message object for a message the bot sent."""
         message: JSON = {"message_id": sent.message_id, "date": sent.date}
         message |= {"chat": self._chat_dict(sent.chat_id), "from": self._bot_user()}
+        if sent.thread_id is not None:
+            message |= {"message_thread_id": sent.thread_id, "is_topic_message": True}
+        if sent.reply_to is not None:
+            replied = self._message_snapshot(sent.chat_id, sent.reply_to)
+            message["reply_to_message"] = {
+                key: value for key, value in replied.items() if key != "reply_to_message"
+            }
         if sent.text is not None:
             message["text"] = sent.plain_text
         elif sent.caption is not None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 from aiogram.fsm.storage.base import StorageKey
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -20,41 +16,8 @@ from storage import members
 from storage.db import (
     SessionMaker,
     alembic_config,
-    create_engine,
-    create_sessionmaker,
     upgrade,
 )
-from tests.support import service_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[AsyncEngine]:
-    """A migrated, empty database of each kind (PostgreSQL in a schema of its own)."""
-    if request.param == "sqlite":
-        engine = create_engine(database_url)
-        await upgrade(engine)
-        yield engine
-        await engine.dispose()
-        return
-    base_url = service_url("POSTGRES_TEST_URL", "PostgreSQL")
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        await upgrade(engine)
-        yield engine
-    finally:
-        await engine.dispose()
-        async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
-
-
-@pytest.fixture
-def sessionmaker(engine: AsyncEngine) -> SessionMaker:
-    return create_sessionmaker(engine)
 
 
 async def test_migrations_produce_the_models_schema(engine: AsyncEngine) -> None:
