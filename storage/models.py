@@ -182,6 +182,9 @@ class OutboxMessage(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
+    redelivered: bool = Field(
+        default=False, description="was being sent when a sender died: may have arrived twice"
+    )
     error: str | None = Field(default=None, max_length=1024)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -294,3 +297,32 @@ class RequestMessage(SQLModel, table=True):
     source_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     source_message_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Announcement(SQLModel, table=True):
+    """A coordinator's announcement: its versions per language, its audience, its report.
+
+    Its recipients are outbox rows (purpose `announcement`, subject `announcement:<id>`), fixed
+    when it is confirmed; their statuses are the per-recipient report.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int = Field(sa_type=BigInteger)
+    versions: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="lang -> {kind: text|photo|document, html, file_id}, in the order added",
+    )
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="sending", max_length=16, description="sending, done, cancelled")
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    recipients: int = 0
+    report_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    report_message_id: int | None = None
+    counts: dict[str, int] | None = Field(
+        default=None,
+        sa_column=Column(JSON(none_as_null=True), nullable=True),
+        description="the final counts (sent, failed, ...), kept when the delivery ended",
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

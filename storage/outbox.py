@@ -58,6 +58,7 @@ async def enqueue(session: AsyncSession, planned: Iterable[Planned]) -> int:
             "due_at": item.due_at,
             "status": PENDING,
             "attempts": 0,
+            "redelivered": False,
             "created_at": utcnow(),
             "updated_at": utcnow(),
         }
@@ -219,7 +220,7 @@ async def release_claimed(session: AsyncSession) -> int:
     result = await session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.status) == SENDING)
-        .values(status=PENDING, updated_at=utcnow())
+        .values(status=PENDING, redelivered=True, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return max(getattr(result, "rowcount", 0), 0)
