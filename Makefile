@@ -46,12 +46,13 @@ i18n: sync ## extract messages, update the catalogues, compile them
 		--no-fuzzy-matching --ignore-obsolete --width 100
 	$(PYBABEL) compile --directory $(LOCALES) --domain civicbot --statistics
 
-bench: sync ## benchmarks (see bench/): throughput, search, bursts of members (PostgreSQL too
+bench: sync ## benchmarks (see bench/): throughput, search, bursts, reminders, broadcasts (PostgreSQL too
 	## when POSTGRES_TEST_URL is set, as .ci/services.sh does)
 	$(UV) run --frozen python -m bench.bench_dispatch
 	$(UV) run --frozen python -m bench.bench_search
 	$(UV) run --frozen python -m bench.bench_burst
 	$(UV) run --frozen python -m bench.bench_reminders
+	$(UV) run --frozen python -m bench.bench_broadcast
 
 clean:
 	rm -rf .tools .venv .pytest_cache .mypy_cache .ruff_cache

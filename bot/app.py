@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
+from bot.announcements import REPORT_SECONDS, Broadcaster
 from bot.fsm import DatabaseStorage
 from bot.help_requests import Helpdesk
 from bot.i18n import LocaleMiddleware, Translations
@@ -60,6 +61,7 @@ class App:
     dispatcher: Dispatcher
     reminders: Reminders
     helpdesk: Helpdesk
+    broadcaster: Broadcaster
     drainer: Drainer
 
 
@@ -87,6 +89,7 @@ def create_dispatcher(
     sender: Sender,
     reminders: Reminders,
     helpdesk: Helpdesk,
+    broadcaster: Broadcaster,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     cache: bool = False,
@@ -114,6 +117,7 @@ def create_dispatcher(
         flood_gate=sender.gate,
         reminders=reminders,
         helpdesk=helpdesk,
+        broadcaster=broadcaster,
         clock=clock,
     )
     storage_middleware = StorageMiddleware(
@@ -245,10 +249,21 @@ async def open_app(
             clock=clock,
             wake=drainer.wake,
         )
-        for purpose, render in (reminders.renderers() | helpdesk.renderers()).items():
+        broadcaster = Broadcaster(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            sender=sender,
+            bot=bot,
+            knowledge=knowledge,
+            clock=clock,
+            wake=drainer.wake,
+        )
+        renderers = reminders.renderers() | helpdesk.renderers() | broadcaster.renderers()
+        for purpose, render in renderers.items():
             drainer.add_renderer(purpose, render)
         drainer.when_leader(reminders.plan_all)
         drainer.every(PLAN_SECONDS, reminders.plan_all, "plan reminders")
+        drainer.every(REPORT_SECONDS, broadcaster.report, "announcement reports")
         drainer.every(24 * 3600, drainer.clean_up, "delete old outbox rows")
         dispatcher = create_dispatcher(
             settings,
@@ -260,6 +275,7 @@ async def open_app(
             sender=sender,
             reminders=reminders,
             helpdesk=helpdesk,
+            broadcaster=broadcaster,
             storage=storage,
             events_isolation=isolation,
             cache=settings.uses_sqlite,
@@ -279,6 +295,7 @@ async def open_app(
             dispatcher=dispatcher,
             reminders=reminders,
             helpdesk=helpdesk,
+            broadcaster=broadcaster,
             drainer=drainer,
         )
     finally:

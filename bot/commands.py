@@ -52,6 +52,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("export", N_("Questionnaire answers as CSV and XLSX"), coordinator=True),
     CommandInfo("stats", N_("Questionnaire counts per municipality"), coordinator=True),
     CommandInfo("newcall", N_("Add a funding call"), coordinator=True),
+    CommandInfo("broadcast", N_("Send an announcement to members and groups"), coordinator=True),
     CommandInfo(
         "reload", N_("Reload the knowledge pack without a restart"), coordinator=True, groups=True
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    broadcast,
     calls,
     deep_links,
     directory,
@@ -38,6 +39,7 @@ def create_routers() -> list[Router]:
         deep_links.create_router(),  # before /start: links from groups open their command
         start.create_router(),
         survey_admin.create_router(),
+        broadcast.create_router(),
         survey.create_router(),
         directory.create_router(),
         language.create_router(),

@@ -4,6 +4,7 @@ calendar" buttons under calls.
 /remind shows what the chat gets reminders about, with buttons to switch each on or off: the
 calls of the member's municipality, all calls, each call followed. `/remind NAME` offers the
 municipalities matching NAME (how a group, or a member, follows another municipality). In a
+member's own chat one more switch says whether the coordinators' announcements come. In a
 group chat only its administrators may change anything: every press is checked with
 getChatMember, so a replayed or forwarded button changes nothing either.
 """
@@ -34,7 +35,7 @@ from knowledge.pack import Call
 from knowledge.reminders import offsets_text
 from knowledge.service import KnowledgeBase
 from knowledge.text import Lang
-from storage import subscriptions
+from storage import announcements, subscriptions
 from storage.models import GroupChat, Member, Subscription
 from storage.types import Clock
 
@@ -49,10 +50,11 @@ MUNICIPALITY_CHOICES: Final = 6
 
 
 class RemindChoice(CallbackData, prefix="rmc"):
-    """A /remind switch: all calls (`a`), a municipality's calls (`m`), one call (`c`)."""
+    """A /remind switch: all calls (`a`), a municipality's calls (`m`), one call (`c`), or the
+    coordinators' announcements (`n`, members only)."""
 
     action: Literal["on", "off"]
-    kind: Literal["a", "m", "c"]
+    kind: Literal["a", "m", "c", "n"]
     id: str = ""
 
 
@@ -151,12 +153,15 @@ def overview_keyboard(
     municipality_id: str | None,
     knowledge: KnowledgeBase,
     lang: Lang,
+    *,
+    announcements_on: bool | None = None,
 ) -> InlineKeyboardMarkup:
-    """A switch for all calls, the chat's municipality, every municipality and call followed."""
+    """A switch for all calls, the chat's municipality, every municipality and call followed;
+    and one for announcements when ANNOUNCEMENTS_ON is given (a member's chat)."""
     targets = {subscription.target for subscription in chat_subscriptions}
     builder = InlineKeyboardBuilder()
 
-    def switch(label: str, kind: Literal["a", "m", "c"], value: str, on: bool) -> None:
+    def switch(label: str, kind: Literal["a", "m", "c", "n"], value: str, on: bool) -> None:
         mark = "✅" if on else "⬜"
         builder.button(
             text=f"{mark} {_cut(label)}",
@@ -181,6 +186,8 @@ def overview_keyboard(
         title = _title(knowledge, value, lang) if kind == "call" else None
         if title is not None:
             switch(title, "c", value, True)
+    if announcements_on is not None:
+        switch("📣 " + _("Announcements from coordinators"), "n", "", announcements_on)
     builder.adjust(1)
     return builder.as_markup()
 
@@ -244,8 +251,15 @@ async def send_overview(
     text = overview_text(
         chat_subscriptions, knowledge, settings, lang, in_group=message.chat.type in GROUPS
     )
+    announcements_on = None
+    if member is not None and message.chat.type == "private":
+        announcements_on = not await announcements.is_opted_out(session, member.id)
     keyboard = overview_keyboard(
-        chat_subscriptions, _home_municipality(member, group), knowledge, lang
+        chat_subscriptions,
+        _home_municipality(member, group),
+        knowledge,
+        lang,
+        announcements_on=announcements_on,
     )
     if edit:
         with suppress(TelegramBadRequest):  # unchanged, or too old to edit
@@ -271,6 +285,20 @@ async def remind_choice(
     """A /remind switch pressed: change the subscription, plan, redraw the view."""
     if callback_data.kind == "m" and callback_data.id not in knowledge.municipalities:
         await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    if callback_data.kind == "n":
+        if member is None or message.chat.type != "private":
+            await query.answer(_("This button is no longer active."), show_alert=True)
+            return
+        await announcements.set_opted_out(
+            session, member_id=member.id, opted_out=callback_data.action == "off", now=clock()
+        )
+        await query.answer(
+            _("You will get the coordinators' announcements.")
+            if callback_data.action == "on"
+            else _("You will get no more announcements from coordinators.")
+        )
+        await send_overview(message, session, knowledge, settings, lang, member, group, edit=True)
         return
     if not await may_change(query, bot):
         await refuse_non_admin(query)

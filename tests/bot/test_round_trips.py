@@ -42,6 +42,7 @@ def uncached(app: App, bot: Bot, local_session: LocalSession) -> Chatter:
         sender=app.sender,
         reminders=app.reminders,
         helpdesk=app.helpdesk,
+        broadcaster=app.broadcaster,
         cache=False,
         clock=app.dispatcher["clock"],
     )

@@ -569,14 +569,15 @@ class FakeTelegram:
         chat: FakeChat | None = None,
         reply_to_message_id: int | None = None,
         thread_id: int | None = None,
+        formatting: list[JSON] | None = None,
     ) -> QueuedUpdate:
         """The user writes `text` (private chat unless `chat` is given; in a forum topic with
-        THREAD_ID)."""
+        THREAD_ID; FORMATTING: entities such as bold the user applied)."""
         content: JSON = {"text": text}
         if thread_id is not None:
             content |= {"message_thread_id": thread_id, "is_topic_message": True}
-        if entities := incoming_entities(text):
-            content["entities"] = entities
+        if entities := incoming_entities(text) + list(formatting or ()):
+            content["entities"] = sorted(entities, key=lambda entity: entity["offset"])
         if reply_to_message_id is not None:
             chat_id = (chat or user.chat).id
             content["reply_to_message"] = self._message_snapshot(chat_id, reply_to_message_id)
