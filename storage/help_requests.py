@@ -294,3 +294,19 @@ async def give_consent(
     else:
         existing.version, existing.given_at, existing.withdrawn_at = version, now, None
     await session.flush()
+
+
+async def withdraw_consent(
+    session: AsyncSession, *, member_id: int, purpose: str, now: datetime
+) -> None:
+    """The member's consent to PURPOSE withdrawn (its history kept)."""
+    await session.execute(
+        update(Consent)
+        .where(
+            col(Consent.member_id) == member_id,
+            col(Consent.purpose) == purpose,
+            col(Consent.withdrawn_at).is_(None),
+        )
+        .values(withdrawn_at=now)
+        .execution_options(synchronize_session=False)
+    )
