@@ -32,6 +32,7 @@ from bot.middlewares import (
     StorageMiddleware,
 )
 from bot.outbox import Drainer
+from bot.privacy import RETENTION_SECONDS, Privacy
 from bot.reminders import PLAN_SECONDS, Reminders
 from bot.sender import FloodGate, FloodGateMiddleware, Sender
 from bot.settings import Settings, StartupError
@@ -62,6 +63,7 @@ class App:
     reminders: Reminders
     helpdesk: Helpdesk
     broadcaster: Broadcaster
+    privacy: Privacy
     drainer: Drainer
 
 
@@ -258,13 +260,26 @@ async def open_app(
             clock=clock,
             wake=drainer.wake,
         )
-        renderers = reminders.renderers() | helpdesk.renderers() | broadcaster.renderers()
+        retention = Privacy(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            questionnaires=questionnaires,
+            clock=clock,
+        )
+        renderers = (
+            reminders.renderers()
+            | helpdesk.renderers()
+            | broadcaster.renderers()
+            | retention.renderers()
+        )
         for purpose, render in renderers.items():
             drainer.add_renderer(purpose, render)
         drainer.when_leader(reminders.plan_all)
         drainer.every(PLAN_SECONDS, reminders.plan_all, "plan reminders")
         drainer.every(REPORT_SECONDS, broadcaster.report, "announcement reports")
         drainer.every(24 * 3600, drainer.clean_up, "delete old outbox rows")
+        drainer.when_leader(retention.sweep)
+        drainer.every(RETENTION_SECONDS, retention.sweep, "retention")
         dispatcher = create_dispatcher(
             settings,
             sessionmaker=sessionmaker,
@@ -296,6 +311,7 @@ async def open_app(
             reminders=reminders,
             helpdesk=helpdesk,
             broadcaster=broadcaster,
+            privacy=retention,
             drainer=drainer,
         )
     finally:

@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     ics.add_argument("call_id", nargs="?", help="the call (default: every open and upcoming one)")
     ics.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")
     ics.add_argument("--lang", choices=LANGUAGES, help="language of the texts")
+    member = commands.add_parser("member", help="a member's data (requests by e-mail)")
+    member_commands = member.add_subparsers(dest="member_command", required=True)
+    member_export = member_commands.add_parser("export", help="everything stored, as JSON")
+    member_export.add_argument("member_id", type=int, help="the member's Telegram id")
+    member_export.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")
+    member_forget = member_commands.add_parser("forget", help="delete everything stored")
+    member_forget.add_argument("member_id", type=int, help="the member's Telegram id")
+    member_forget.add_argument("--yes", action="store_true", help="really delete it")
     knowledge = commands.add_parser("knowledge", help="knowledge pack tasks")
     knowledge_commands = knowledge.add_subparsers(dest="knowledge_command", required=True)
     check = knowledge_commands.add_parser("check", help="validate the pack and questionnaires")
@@ -164,6 +172,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await run_calls_ics(
             settings, call_id=args.call_id, output=args.output, lang=args.lang
         )
+    if args.command == "member":
+        setup_logging(settings, quiet=True)
+        from bot.privacy import run_member_export, run_member_forget
+
+        if args.member_command == "export":
+            return await run_member_export(settings, member_id=args.member_id, output=args.output)
+        return await run_member_forget(settings, member_id=args.member_id, confirmed=args.yes)
     raise AssertionError(f"unhandled command {args}")
 
 

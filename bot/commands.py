@@ -42,6 +42,9 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("remind", N_("Deadline reminders: what you get and when"), groups=True),
     CommandInfo("expert", N_("Ask the coordinators for legal or expert help")),
     CommandInfo("requests", N_("My help requests and where they stand")),
+    CommandInfo("privacy", N_("Your consents, each with a switch")),
+    CommandInfo("mydata", N_("Everything stored about you")),
+    CommandInfo("forget", N_("Delete everything stored about you")),
     CommandInfo("ask", N_("Ask a question (in a group: /ask and your question)"), groups=True),
     CommandInfo(
         "tickets",

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_concurrent_updates: int | None = Field(default=None, ge=1, le=1000)
     reminder_offsets: str = DEFAULT_OFFSETS
     escalate_after: str = DEFAULT_ESCALATE_AFTER
+    retention_draft_days: int = Field(default=180, ge=8, le=3650)
+    retention_request_days: int = Field(default=365, ge=1, le=3650)
     knowledge_dir: Path | None = None
 
     @field_validator("bot_token", "webhook_secret", "redis_url", "webhook_url", mode="before")

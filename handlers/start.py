@@ -24,7 +24,7 @@ from storage import members
 from storage.models import Member
 
 # Bump when the consent text below changes, so stored consents name the text they were given to.
-CONSENT_VERSION = "profile-1"
+CONSENT_VERSION = "profile-2"
 
 
 class Onboarding(StatesGroup):
@@ -170,7 +170,8 @@ async def ask_consent(query: CallbackQuery, state: FSMContext) -> None:
             _(
                 "May I store your profile (your name in Telegram, language and municipality)? "
                 "I use it only to answer you better and to send reminders for your area. "
-                "You can change your mind at any time with /start."
+                "You can change your mind at any time in /privacy; /mydata shows everything "
+                "stored about you and /forget deletes it."
             ),
             reply_markup=consent_keyboard(),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Final
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -132,6 +133,17 @@ async def send_export(
     await message.answer(f"{summary}\n{note}", reply_markup=_personal_keyboard(questionnaire))
 
 
+# /stats never shows a count of fewer people than this (one or two could be recognised).
+SMALLEST_SHOWN: Final = 3
+
+
+def cell(count: int, lang: Lang) -> str:
+    """A count as /stats shows it: "<3" for one or two people."""
+    if 0 < count < SMALLEST_SHOWN:
+        return f"<{SMALLEST_SHOWN}"
+    return format_number(count, lang)
+
+
 async def stats_command(
     message: Message,
     session: AsyncSession,
@@ -150,20 +162,24 @@ async def stats_command(
         lines = [
             f"<b>{quote(questionnaire.title[lang])}</b>",
             _("Submitted: {submitted} (updated later: {updated}); in progress: {drafts}").format(
-                submitted=format_number(counts.submitted, lang),
-                updated=format_number(counts.updated, lang),
-                drafts=format_number(counts.in_progress, lang),
+                submitted=cell(counts.submitted, lang),
+                updated=cell(counts.updated, lang),
+                drafts=cell(counts.in_progress, lang),
             ),
         ]
         if counts.by_municipality:
             lines.append(_("By municipality:"))
+            # Largest first; the small ones by name (their order would tell their sizes).
             ranked = sorted(
                 counts.by_municipality.items(),
-                key=lambda item: (-item[1], name(item[0], lang) if item[0] else "~"),
+                key=lambda item: (
+                    -item[1] if item[1] >= SMALLEST_SHOWN else 0,
+                    name(item[0], lang) if item[0] else "~",
+                ),
             )
             for municipality, count in ranked:
                 label = name(municipality, lang) if municipality else _("no municipality")
-                lines.append(f"• {quote(label)}: {format_number(count, lang)}")
+                lines.append(f"• {quote(label)}: {cell(count, lang)}")
         blocks.append("\n".join(lines))
     await answer_in_pieces(message, "\n\n".join(blocks))
 

@@ -46,7 +46,7 @@ async def test_full_onboarding_in_english_stores_profile_with_consent(
     assert member is not None
     assert member.language == "en"
     assert member.municipality == "trakai-district"
-    assert member.consent_version == "profile-1"
+    assert member.consent_version == "profile-2"
     assert member.consent_at is not None and member.consent_at.tzinfo is not None
 
 
@@ -163,7 +163,7 @@ async def test_onboarding_buttons_work_under_a_message_too_old_to_edit(
     [done] = await press_on_old_message(chatter, "onb:agree")
     assert "your profile is saved" in done.text
     member = await member_row(app)
-    assert member is not None and member.consent_version == "profile-1"
+    assert member is not None and member.consent_version == "profile-2"
 
 
 async def test_language_button_under_a_message_too_old_to_edit(chatter: Chatter) -> None:

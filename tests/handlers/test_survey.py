@@ -871,11 +871,12 @@ async def test_stats_count_per_municipality(chatter: Chatter) -> None:
     as_member(chatter, 42)
     stats = one(await chatter.send("/stats"))
     assert "<b>Survey of civic organisations</b>" in stats.text
-    assert "Submitted: 3 (updated later: 0); in progress: 1" in stats.text
+    # Never a count of one or two people: they could be recognised.
+    assert "Submitted: 3 (updated later: 0); in progress: <3" in stats.text
     lines = stats.text.splitlines()
-    trakai = lines.index("• Trakai District Municipality: 2")
-    ogre = lines.index("• Ogre Municipality: 1")
-    assert trakai < ogre
+    ogre = lines.index("• Ogre Municipality: <3")
+    trakai = lines.index("• Trakai District Municipality: <3")
+    assert ogre < trakai  # small cells by name, not by size
 
 
 # --- the directory ------------------------------------------------------------------------------
