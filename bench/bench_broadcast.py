@@ -150,7 +150,7 @@ async def main(recipients: int) -> None:
                 rasa = telegram.user(COORDINATOR, "Rasa", "en")
                 telegram.send_text(rasa, "/broadcast")
                 step = await said(telegram, COORDINATOR, "New announcement")
-                telegram.press(rasa, step, data(step, "Lietuvių"))
+                telegram.press(rasa, step, data(step, "Lithuanian"))
                 await said(telegram, COORDINATOR, "version: a text")
                 telegram.send_text(rasa, f"Visuotinis susirinkimas, {MARKER}")
                 step = await said(telegram, COORDINATOR, "version is added")

@@ -79,7 +79,7 @@ def report_keyboard(announcement: Announcement, lang: Lang) -> InlineKeyboardMar
     builder = InlineKeyboardBuilder()
     if announcement.status == "sending":
         builder.button(
-            text=_("Cancel the rest"),
+            text=_("Cancel what is not sent yet"),
             callback_data=ReportAction(action="cancel", id=announcement.id),
         )
     builder.button(
@@ -100,23 +100,38 @@ def report_text(
     settings: Settings,
 ) -> str:
     """The report's text: the announcement's state, when it starts if later, and its counts."""
-    _ = translator(lang).gettext
+    words = translator(lang)
     assert announcement.id is not None
-    heads = {
-        "sending": _("Announcement #{number}: sending to {count} recipients."),
-        "done": _("Announcement #{number}: delivered. {count} recipients."),
-        "cancelled": _("Announcement #{number}: cancelled. {count} recipients."),
-    }
-    head = heads.get(announcement.status, heads["sending"]).format(
-        number=announcement.id, count=announcement.recipients
-    )
-    lines = ["📣 <b>" + head + "</b>"]
+    count, number = announcement.recipients, announcement.id
     if announcement.status == "sending" and announcement.send_at > now:
-        lines.append(
-            _("Sending starts {moment}.").format(
-                moment=format_datetime(announcement.send_at, lang, settings.tz)
-            )
+        head = words.ngettext(
+            "Announcement #{number}: scheduled for {moment}, {count} recipient.",
+            "Announcement #{number}: scheduled for {moment}, {count} recipients.",
+            count,
+        ).format(
+            number=number,
+            count=count,
+            moment=format_datetime(announcement.send_at, lang, settings.tz),
         )
+    elif announcement.status == "done":
+        head = words.ngettext(
+            "Announcement #{number}: finished. {count} recipient.",
+            "Announcement #{number}: finished. {count} recipients.",
+            count,
+        ).format(number=number, count=count)
+    elif announcement.status == "cancelled":
+        head = words.ngettext(
+            "Announcement #{number}: cancelled. {count} recipient.",
+            "Announcement #{number}: cancelled. {count} recipients.",
+            count,
+        ).format(number=number, count=count)
+    else:
+        head = words.ngettext(
+            "Announcement #{number}: sending to {count} recipient.",
+            "Announcement #{number}: sending to {count} recipients.",
+            count,
+        ).format(number=number, count=count)
+    lines = ["📣 <b>" + head + "</b>"]
     return "\n".join([*lines, *progress_lines(progress, lang, left=left)])
 
 
@@ -301,6 +316,11 @@ class Broadcaster:
         if last is not None and now > last[0] and done > last[1]:
             rate = (done - last[1]) / (now - last[0])
         return timedelta(seconds=progress.waiting / rate) if progress.waiting else None
+
+    async def idle(self, timeout: float = 30.0) -> None:
+        """Wait (up to TIMEOUT seconds) for the CSV files being made."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
 
     def send_csv(self, chat_id: int, number: int, lang: Lang) -> None:
         """Send the per-recipient outcome of announcement NUMBER to CHAT_ID as a CSV, in the

@@ -177,6 +177,11 @@ async def run_console(
         try:
             async for line in _lines(stdin):
                 await console.say(line, echo=not interactive)
+            # Piped input ends here: first finish what it set going (an announcement due now,
+            # a CSV being made), as a chat left open would.
+            await app.drainer.drain_once()
+            await app.broadcaster.report()
+            await app.broadcaster.idle()
         finally:
             stop.set()
             await drainer

@@ -25,6 +25,7 @@ from bot.outbox import Delivery, Render, Skip
 from bot.sender import quote
 from bot.settings import Settings
 from knowledge.i18n import format_date, translator
+from knowledge.municipalities import MunicipalityDirectory
 from knowledge.questionnaire import Questionnaire
 from knowledge.text import Lang
 from storage import members, privacy
@@ -115,17 +116,20 @@ def data_document(
     return json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")
 
 
-def summary_lines(found: Mapping[str, list[dict[str, Any]]], lang: Lang) -> list[str]:
+def summary_lines(
+    found: Mapping[str, list[dict[str, Any]]], lang: Lang, municipalities: MunicipalityDirectory
+) -> list[str]:
     """A readable summary of what is stored, in LANG."""
     _ = translator(lang).gettext
     count = {name: len(rows) for name, rows in found.items()}
     member = (found.get("member") or [{}])[0]
+    place = municipalities.get(str(member.get("municipality") or ""))
     lines = [
         _("Name and username from Telegram: {name}").format(
             name=quote(str(member.get("name") or "—"))
         ),
         _("Municipality: {municipality}").format(
-            municipality=quote(str(member.get("municipality") or "—"))
+            municipality=quote(place.names[lang] if place is not None else "—")
         ),
         _("Consents recorded: {count}").format(
             count=count.get("consent", 0) + (1 if member.get("consent_at") else 0)

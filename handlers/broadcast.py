@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from aiogram import F, Router
@@ -26,8 +26,10 @@ from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import gettext as translated
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,19 +41,18 @@ from bot.announcements import (
     report_text,
 )
 from bot.filters import is_not_command
-from bot.i18n import LANGUAGE_NAMES
 from bot.roles import IsCoordinator
 from bot.sender import quote
 from bot.settings import Settings
 from handlers.shared import drop_keyboard, refuse_old_button
 from knowledge.announcements import Audience, count_by_language
 from knowledge.calls import open_and_upcoming
-from knowledge.i18n import format_datetime
+from knowledge.i18n import N_, format_datetime
 from knowledge.questionnaire import Questionnaire
 from knowledge.service import KnowledgeBase
 from knowledge.text import LANGUAGES, Lang, is_lang
 from knowledge.values import parse_local_time
-from storage import announcements
+from storage import announcements, help_requests
 from storage.announcements import Recipient
 from storage.models import Announcement
 from storage.types import Clock
@@ -63,6 +64,21 @@ RECENT_SHOWN: Final = 5
 CHOICES_SHOWN: Final = 12
 MUNICIPALITY_CHOICES: Final = 6
 LABEL_LIMIT: Final = 48
+# A send time may be at most this far ahead.
+MAX_DAYS_AHEAD: Final = 365
+
+
+# Language names inside sentences and on the wizard's buttons, in the coordinator's language.
+LANGUAGE_WORDS: Final[dict[str, str]] = {
+    "lt": N_("Lithuanian"),
+    "lv": N_("Latvian"),
+    "en": N_("English"),
+}
+
+
+def language_word(code: str) -> str:
+    """The name of language CODE in the coordinator's language."""
+    return translated(LANGUAGE_WORDS[code]) if code in LANGUAGE_WORDS else code
 
 
 class Broadcast(StatesGroup):
@@ -77,18 +93,28 @@ class Broadcast(StatesGroup):
 
 
 class BroadcastStep(CallbackData, prefix="co-bc"):
-    """A wizard button: what it does and its value."""
+    """A wizard button: what it does, its value, and (audience switches) which view of the
+    audience it belongs to: only the newest view's switches work."""
 
     action: str
     value: str = ""
+    view: int = 0
 
 
 def _cut(text: str) -> str:
     return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
 
 
-def _button(builder: InlineKeyboardBuilder, text: str, action: str, value: str = "") -> None:
-    builder.button(text=text, callback_data=BroadcastStep(action=action, value=value))
+def _button(
+    builder: InlineKeyboardBuilder, text: str, action: str, value: str = "", view: int = 0
+) -> None:
+    builder.button(text=text, callback_data=BroadcastStep(action=action, value=value, view=view))
+
+
+def _key(text: str, action: str, value: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=BroadcastStep(action=action, value=value).pack()
+    )
 
 
 # --- /broadcast: the recent announcements, then a new one ------------------------------------
@@ -99,6 +125,7 @@ async def broadcast(
     state: FSMContext,
     session: AsyncSession,
     settings: Settings,
+    clock: Clock,
     lang: Lang,
 ) -> None:
     """List the recent announcements with their reports; start a new one."""
@@ -114,14 +141,15 @@ async def broadcast(
             lines.append(
                 _(
                     "#{number}, {moment}: {status}. Sent {sent}, failed {failed}, "
-                    "blocked {blocked}, waiting {waiting}."
+                    "blocked {blocked}, not sent {skipped}, waiting {waiting}."
                 ).format(
                     number=announcement.id,
                     moment=format_datetime(announcement.created_at, lang, settings.tz),
-                    status=_status_word(announcement.status),
+                    status=_status_word(announcement, clock(), lang, settings),
                     sent=progress.sent,
                     failed=progress.failed,
                     blocked=progress.blocked,
+                    skipped=progress.cancelled,
                     waiting=progress.waiting,
                 )
             )
@@ -138,25 +166,30 @@ async def broadcast(
             "New announcement. Which language is its first version in? You can add versions "
             "in the other languages next: members whose language has no version get the {default} "
             "one, else the first. Send /cancel to stop."
-        ).format(default=LANGUAGE_NAMES[settings.default_locale]),
+        ).format(default=language_word(settings.default_locale)),
         reply_markup=_language_keyboard(set()),
     )
 
 
-def _status_word(status: str) -> str:
-    words = {"sending": _("sending"), "done": _("delivered"), "cancelled": _("cancelled")}
-    return words.get(status, status)
+def _status_word(announcement: Announcement, now: datetime, lang: Lang, settings: Settings) -> str:
+    if announcement.status == "sending" and announcement.send_at > now:
+        return _("scheduled for {moment}").format(
+            moment=format_datetime(announcement.send_at, lang, settings.tz)
+        )
+    words = {"sending": _("sending"), "done": _("finished"), "cancelled": _("cancelled")}
+    return words.get(announcement.status, announcement.status)
 
 
 def _language_keyboard(added: set[str]) -> InlineKeyboardMarkup:
+    """The languages without a version (one row), then Next (once there is one), then Cancel."""
     builder = InlineKeyboardBuilder()
     for code in LANGUAGES:
         if code not in added:
-            _button(builder, LANGUAGE_NAMES[code], "lang", code)
+            builder.add(_key(language_word(code).capitalize(), "lang", code))
+    builder.adjust(3)
     if added:
-        _button(builder, _("Next: the audience"), "audience")
-    _button(builder, _("Cancel"), "cancel")
-    builder.adjust(3, 1)
+        builder.row(_key(_("Next: the audience"), "audience"))
+    builder.row(_key(_("Cancel"), "cancel"))
     return builder.as_markup()
 
 
@@ -175,7 +208,7 @@ async def language_chosen(
         _(
             "Send the {language} version: a text (your formatting is kept), or a photo or a "
             "document with a caption."
-        ).format(language=LANGUAGE_NAMES[callback_data.value])
+        ).format(language=language_word(callback_data.value))
     )
 
 
@@ -223,7 +256,7 @@ async def content_sent(message: Message, state: FSMContext) -> None:
     await state.set_state(Broadcast.more)
     await message.answer(
         _("The {language} version is added. Add a version in another language, or go on.").format(
-            language=LANGUAGE_NAMES[current]
+            language=language_word(current)
         ),
         reply_markup=_language_keyboard(set(versions)),
     )
@@ -246,6 +279,15 @@ async def _recipients(
 def _counts(recipients: list[Recipient]) -> tuple[int, int]:
     groups = sum(1 for recipient in recipients if recipient.chat_id < 0)
     return len(recipients) - groups, groups
+
+
+def reach_line(recipients: list[Recipient]) -> str:
+    """How many members and group chats an audience reaches now."""
+    members, groups = _counts(recipients)
+    return _("It reaches now: {members} and {groups}.").format(
+        members=ngettext("{count} member", "{count} members", members).format(count=members),
+        groups=ngettext("{count} group chat", "{count} group chats", groups).format(count=groups),
+    )
 
 
 def _answer_label(
@@ -289,12 +331,11 @@ def audience_text(
         except KeyError:
             call_title = audience.call
     answer = _answer_label(audience.answer, questionnaires, lang)
-    members, groups = _counts(recipients)
     lines = [
         "<b>" + _("Who receives it?") + "</b>",
         _("Municipalities: {names}").format(names=quote(", ".join(names)) if names else _("all")),
         _("Language: {language}").format(
-            language=LANGUAGE_NAMES[audience.language] if audience.language else _("all")
+            language=language_word(audience.language) if audience.language else _("all")
         ),
         _("Subscribers of the call: {title}").format(
             title=quote(call_title) if call_title else _("no such filter")
@@ -303,11 +344,7 @@ def audience_text(
             answer=quote(answer) if answer else _("no such filter")
         ),
         "",
-        "<b>"
-        + _("It reaches now: {members} members and {groups} group chats.").format(
-            members=members, groups=groups
-        )
-        + "</b>",
+        "<b>" + reach_line(recipients) + "</b>",
         _(
             "Members who opted out of announcements, who blocked the bot or never gave "
             "their consent are left out."
@@ -318,14 +355,21 @@ def audience_text(
     return "\n".join(lines)
 
 
-def audience_keyboard(audience: Audience, lang: Lang) -> InlineKeyboardMarkup:
-    """Switches for members and groups; language; call; questionnaire answer; next; cancel."""
+def audience_keyboard(audience: Audience, lang: Lang, view: int) -> InlineKeyboardMarkup:
+    """Switches for members and groups; language; call; questionnaire answer; next; cancel.
+    VIEW numbers this view of the audience (only the newest one's switches work)."""
     builder = InlineKeyboardBuilder()
+
+    def _button(builder: InlineKeyboardBuilder, text: str, action: str, value: str = "") -> None:
+        builder.button(
+            text=text, callback_data=BroadcastStep(action=action, value=value, view=view)
+        )
+
     mark = {True: "✅", False: "⬜"}
     _button(builder, f"{mark[audience.people]} " + _("Members"), "people")
     _button(builder, f"{mark[audience.groups]} " + _("Group chats"), "groups")
     following = {None: "lt", "lt": "lv", "lv": "en", "en": ""}
-    language = LANGUAGE_NAMES[audience.language] if audience.language else _("all")
+    language = language_word(audience.language) if audience.language else _("all")
     _button(
         builder,
         _("Language: {language}").format(language=language),
@@ -372,12 +416,20 @@ async def show_audience(
         questionnaires=questionnaires,
         lang=lang,
     )
-    keyboard = audience_keyboard(audience, lang)
+    view = int(data.get("view_serial", 0)) + (0 if edit else 1)
+    keyboard = audience_keyboard(audience, lang, view)
     if edit:
         with suppress(TelegramBadRequest):  # nothing changed
             await message.edit_text(text, reply_markup=keyboard)
-    else:
-        await message.answer(text, reply_markup=keyboard)
+        return
+    earlier = data.get("view")
+    if earlier is not None and message.bot is not None:
+        with suppress(TelegramBadRequest):  # an older view's switches would show stale counts
+            await message.bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=int(earlier), reply_markup=None
+            )
+    sent = await message.answer(text, reply_markup=keyboard)
+    await state.update_data(view=sent.message_id, view_serial=view)
 
 
 async def _change(state: FSMContext, **changes: Any) -> None:
@@ -402,6 +454,12 @@ async def audience_pressed(
     action, value = callback_data.action, callback_data.value
     data = await state.get_data()
     audience = _audience(data)
+    in_place = {"people", "groups", "language", "munclear"} | (
+        {"call", "option"} if not value else set()
+    )
+    if action in in_place and callback_data.view != int(data.get("view_serial", 0)):
+        await refuse_old_button(query)  # an older view of the audience
+        return
     edit = True
     if action == "audience":  # from the versions step
         if not data.get("versions"):
@@ -433,6 +491,9 @@ async def audience_pressed(
         chosen = offered[int(value)] if value.isdigit() and int(value) < len(offered) else None
         await _change(state, call=chosen)
         edit = not value
+    elif action == "back":
+        await drop_keyboard(query)
+        edit = False
     elif action == "questions":
         await query.answer()
         await _offer_questions(message, state, questionnaires, lang)
@@ -462,6 +523,7 @@ async def _offer_calls(
     for number, call in enumerate(calls):
         _button(builder, _cut(call.title[lang]), "call", str(number))
     builder.adjust(1)
+    builder.row(_key(_("Back"), "back"))
     await message.answer(
         _("Subscribers of which call? (Those who get its reminders.)"),
         reply_markup=builder.as_markup(),
@@ -493,6 +555,7 @@ async def _offer_questions(
         question = questionnaires[questionnaire_id].question(question_id)
         _button(builder, _cut(question.text[lang]), "question", str(number))
     builder.adjust(1)
+    builder.row(_key(_("Back"), "back"))
     await message.answer(
         _("Members who gave which answer? Choose the question first."),
         reply_markup=builder.as_markup(),
@@ -529,6 +592,7 @@ async def _offer_options(
     for index, option in enumerate(question.choices):
         _button(builder, _cut(option.text[lang]), "option", f"{number}.{index}")
     builder.adjust(2)
+    builder.row(_key(_("Back"), "back"))
     await message.answer(
         _("“{question}”: members who answered…").format(question=quote(question.text[lang])),
         reply_markup=builder.as_markup(),
@@ -600,15 +664,19 @@ async def time_typed(
     lang: Lang,
 ) -> None:
     """A send time, in TIMEZONE; it must be ahead."""
-    local = parse_local_time(message.text or "")
+    typed = message.text or ""
+    local = parse_local_time(typed) if ":" in typed else None
     if local is None:
         await message.answer(
-            _("I could not read this date. Please type it like 2027-03-31 23:59 or 31.03.2027.")
+            _("Please type a date and a time of day, like 2027-03-31 09:00 or 31.03.2027 09:00.")
         )
         return
     moment = local.replace(tzinfo=settings.tz)
     if moment <= clock():
         await message.answer(_("This moment has passed. Please type a later one."))
+        return
+    if moment > clock() + timedelta(days=MAX_DAYS_AHEAD):
+        await message.answer(_("Please choose a moment within a year from now."))
         return
     await state.update_data(send_at=moment.isoformat())
     await show_preview(message, state, session, broadcaster, settings, lang)
@@ -646,13 +714,13 @@ async def show_preview(
     by_version = count_by_language(recipient.version for recipient in recipients)
     for code, version in versions.items():
         await message.answer(
-            _("Preview of the {language} version ({count} recipients):").format(
-                language=LANGUAGE_NAMES[code] if is_lang(code) else code,
-                count=by_version.get(code, 0),
-            )
+            ngettext(
+                "Preview of the {language} version ({count} recipient):",
+                "Preview of the {language} version ({count} recipients):",
+                by_version.get(code, 0),
+            ).format(language=language_word(code), count=by_version.get(code, 0))
         )
         await broadcaster.preview(message.chat.id, version)
-    members, groups = _counts(recipients)
     send_at = data.get("send_at")
     when = (
         _("It will be sent {moment}.").format(
@@ -667,12 +735,7 @@ async def show_preview(
     _button(builder, _("Change the audience"), "edit")
     _button(builder, _("Cancel"), "cancel")
     builder.adjust(1)
-    lines = [
-        _("It reaches now: {members} members and {groups} group chats.").format(
-            members=members, groups=groups
-        ),
-        when,
-    ]
+    lines = [reach_line(recipients), when]
     if not recipients:
         lines.append(_("Nobody is in this audience: change it to send the announcement."))
     await message.answer("\n".join(lines), reply_markup=builder.as_markup())
@@ -787,7 +850,8 @@ async def report_pressed(
     lang: Lang,
 ) -> None:
     """Show a report again, cancel the rest of a delivery, or send the CSV."""
-    announcement = await announcements.get(session, callback_data.id)
+    known = help_requests.is_number(callback_data.id)  # a forged id may not fit the column
+    announcement = await announcements.get(session, callback_data.id) if known else None
     if announcement is None or announcement.id is None:
         await refuse_old_button(query)
         return
@@ -852,7 +916,7 @@ def create_router() -> Router:
         step(
             F.action.in_(
                 {"people", "groups", "language", "munclear", "mun", "calls", "call"}
-                | {"questions", "question", "option"}
+                | {"questions", "question", "option", "back"}
             )
         ),
         coordinator,

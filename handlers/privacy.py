@@ -30,6 +30,7 @@ from bot.reminders import Reminders
 from handlers.expert import CONSENT_PURPOSE as HELP_PURPOSE
 from handlers.shared import drop_keyboard, refuse_old_button
 from knowledge.i18n import N_
+from knowledge.municipalities import MunicipalityDirectory
 from knowledge.questionnaire import Questionnaire
 from knowledge.text import Lang
 from storage import announcements, help_requests, members, privacy, subscriptions, surveys
@@ -81,7 +82,8 @@ async def _states(
     followed = await subscriptions.of_chat(session, chat_id=member.id)
     states.append(("reminders", "", _("Deadline reminders"), bool(followed)))
     opted_out = await announcements.is_opted_out(session, member.id)
-    states.append(("news", "", _("Announcements from coordinators"), not opted_out))
+    receives = member.consent_at is not None and not opted_out  # audiences need the profile
+    states.append(("news", "", _("Announcements from coordinators"), receives))
     helped = await help_requests.consent(session, member_id=member.id, purpose=HELP_PURPOSE)
     states.append(("help", "", _("Help requests"), helped is not None))
     return states
@@ -171,9 +173,9 @@ async def privacy_pressed(
     if purpose in {"q", "listing"} and value not in questionnaires:
         await refuse_old_button(query)
         return
-    note = _("Done.")
+    note: str | None = _("Done.")
     if purpose == "show":
-        pass
+        note = None
     elif action == "off" and purpose in {"profile", "q", "help"}:
         warnings = {
             "profile": _("Your municipality will be deleted. Go on?"),
@@ -189,6 +191,12 @@ async def privacy_pressed(
     elif action in {"off", "yes"}:
         await _withdraw(session, member, purpose, value, questionnaires, reminders, clock)
         note = _("Withdrawn.")
+    elif purpose == "news" and member.consent_at is None:
+        await query.answer(
+            _("Announcements go to members who stored their profile: send /start first."),
+            show_alert=True,
+        )
+        return
     elif purpose == "news":
         await announcements.set_opted_out(
             session, member_id=member.id, opted_out=False, now=clock()
@@ -247,7 +255,12 @@ async def _withdraw(
 
 
 async def mydata(
-    message: Message, session: AsyncSession, member: Member, clock: Clock, lang: Lang
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    municipalities: MunicipalityDirectory,
+    clock: Clock,
+    lang: Lang,
 ) -> None:
     """Everything stored about the member: a JSON document and a summary."""
     found = await privacy.collect(session, member.id)
@@ -262,7 +275,10 @@ async def mydata(
         text=_("Privacy settings"), callback_data=PrivacyAction(purpose="show", action="show")
     )
     builder.button(text=_("Delete everything"), callback_data=ForgetAction(action="ask"))
-    lines = ["<b>" + _("What is stored about you") + "</b>", *summary_lines(found, lang)]
+    lines = [
+        "<b>" + _("What is stored about you") + "</b>",
+        *summary_lines(found, lang, municipalities),
+    ]
     await message.answer("\n".join(lines), reply_markup=builder.as_markup())
 
 
@@ -312,8 +328,8 @@ async def forget_pressed(
     storage_middleware.forget_chat(member.id)
     await message.answer(
         _(
-            "Everything stored about you is deleted. If you write to me again, you start as a "
-            "new member."
+            "Everything stored about you is deleted. If you write to me again, I will know only "
+            "what Telegram tells me: your name and language."
         )
     )
 

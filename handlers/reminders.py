@@ -253,7 +253,9 @@ async def send_overview(
     )
     announcements_on = None
     if member is not None and message.chat.type == "private":
-        announcements_on = not await announcements.is_opted_out(session, member.id)
+        announcements_on = member.consent_at is not None and not (
+            await announcements.is_opted_out(session, member.id)
+        )
     keyboard = overview_keyboard(
         chat_subscriptions,
         _home_municipality(member, group),
@@ -289,6 +291,12 @@ async def remind_choice(
     if callback_data.kind == "n":
         if member is None or message.chat.type != "private":
             await query.answer(_("This button is no longer active."), show_alert=True)
+            return
+        if member.consent_at is None:
+            await query.answer(
+                _("Announcements go to members who stored their profile: send /start first."),
+                show_alert=True,
+            )
             return
         await announcements.set_opted_out(
             session, member_id=member.id, opted_out=callback_data.action == "off", now=clock()

@@ -168,10 +168,11 @@ async def ask_consent(query: CallbackQuery, state: FSMContext) -> None:
     if query.message is not None:
         await query.message.answer(
             _(
-                "May I store your profile (your name in Telegram, language and municipality)? "
-                "I use it only to answer you better and to send reminders for your area. "
-                "You can change your mind at any time in /privacy; /mydata shows everything "
-                "stored about you and /forget deletes it."
+                "May I store your municipality with your profile? I use it only to answer you "
+                "better and to send reminders and announcements for your area. Your name and "
+                "language from Telegram are kept in any case, so that I can answer you. You can "
+                "change your mind at any time in /privacy; /mydata shows everything stored "
+                "about you and /forget deletes it."
             ),
             reply_markup=consent_keyboard(),
         )
@@ -205,7 +206,7 @@ async def consent_given(
         done = _("Thank you, your profile is saved.")
     else:
         await members.withdraw_profile(session, member=member)
-        done = _("Understood: I keep only your language.")
+        done = _("Understood: I keep only your name and language from Telegram.")
     await state.clear()
     await query.answer()
     await drop_keyboard(query)

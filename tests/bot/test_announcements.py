@@ -73,8 +73,8 @@ async def toggle(rasa: Chatter, view: Any, button: str) -> Any:
 async def compose(rasa: Chatter, *, everyone: int = 4, trakai: int = 3) -> SendMessage:
     """An lt text and an en photo for Trakai members; returns the summary with Confirm."""
     [*_, first] = await rasa.send("/broadcast")
-    [ask_lt] = await rasa.press(first, "Lietuvių")
-    assert "Lietuvių version" in ask_lt.text
+    [ask_lt] = await rasa.press(first, "Lithuanian")
+    assert "Lithuanian version" in ask_lt.text
     [more] = await rasa.send(
         "Susitikimas ketvirtadienį", entities=[{"type": "bold", "offset": 0, "length": 11}]
     )
@@ -105,14 +105,15 @@ async def test_a_coordinator_composes_previews_and_sends_to_the_audience_once(
     previews = rasa.requests_since(before)
     # The preview shows each version exactly as sent, the counts per version above it.
     assert any(
-        isinstance(m, SendMessage) and "Lietuvių version (2 recipients)" in m.text for m in previews
+        isinstance(m, SendMessage) and "Lithuanian version (2 recipients)" in m.text
+        for m in previews
     )
     [photo_preview] = [m for m in previews if isinstance(m, SendPhoto)]
     assert photo_preview.photo == "poster" and photo_preview.caption == "Meeting on Thursday"
     replies = await rasa.press(summary, "✅ Confirm and send")
     [report] = replies
     assert "Announcement #1: sending to 3 recipients." in report.text
-    assert buttons(report) == ["Cancel the rest", "Outcome per recipient (CSV)"]
+    assert buttons(report) == ["Cancel what is not sent yet", "Outcome per recipient (CSV)"]
     # A second press of Confirm stores nothing more.
     await rasa.press(summary, "✅ Confirm and send")
     before = len(local_session.requests)
@@ -131,7 +132,7 @@ async def test_a_coordinator_composes_previews_and_sends_to_the_audience_once(
     await app.broadcaster.report()
     edits = [m for m in local_session.requests if isinstance(m, EditMessageText)]
     final = edits[-1].text or ""
-    assert "delivered. 3 recipients" in final and "Sent: 3" in final
+    assert "finished. 3 recipients" in final and "Sent: 3" in final
     async with app.sessionmaker() as session:
         stored = await announcements.get(session, 1)
         assert stored is not None and stored.status == "done"
@@ -169,13 +170,13 @@ async def test_groups_and_a_later_send_time(
     [audience] = await rasa.press(more, "Next: the audience")
     audience = await toggle(rasa, audience, "⬜ Group chats")
     audience = await toggle(rasa, audience, "✅ Members")
-    assert "It reaches now: 0 members and 1 group chats." in audience.text
+    assert "It reaches now: 0 members and 1 group chat." in audience.text
     [when] = await rasa.press(audience, "Next: when to send")
     [passed] = await rasa.send("2020-01-01 10:00")
     assert "passed" in passed.text
     replies = await rasa.send("2026-06-16 09:00")
     [report] = await rasa.press(replies[-1], "✅ Confirm and send")
-    assert "Sending starts" in report.text
+    assert "scheduled for" in report.text
     del ask, when
     await drain(app)
     async with app.sessionmaker() as session:
@@ -232,7 +233,7 @@ async def test_cancel_stops_the_rest_and_the_csv_has_every_recipient(
         assert row is not None
         await outbox.finish(session, row_id=row.id, status=outbox.SENT, sent_at=TEST_NOW)
         await session.commit()
-    await rasa.press(report, "Cancel the rest")
+    await rasa.press(report, "Cancel what is not sent yet")
     before = len(local_session.requests)
     await drain(app)
     assert not [m for m in rasa.requests_since(before) if isinstance(m, SendMessage | SendPhoto)]
@@ -259,3 +260,32 @@ async def test_cancel_stops_the_rest_and_the_csv_has_every_recipient(
     # /broadcast lists it with its numbers.
     [recent, *_] = await rasa.send("/broadcast")
     assert "#1" in recent.text and "cancelled" in recent.text and "Sent 1" in recent.text
+
+
+async def test_only_the_newest_audience_view_switches_and_a_send_time_needs_a_time(
+    app: App, bot: Bot, local_session: LocalSession
+) -> None:
+    await seed(app)
+    rasa = coordinator(app, bot, local_session)
+    [*_, first] = await rasa.send("/broadcast")
+    await rasa.press(first, "English")
+    [more] = await rasa.send("Hello")
+    [older] = await rasa.press(more, "Next: the audience")
+    [found] = await rasa.send("Trakai")
+    [newer] = await rasa.press(found, "Trakai district")
+    before = len(local_session.requests)
+    await rasa.press(older, "⬜ Group chats")  # the older view is stale: refused, nothing changed
+    [refused] = [m for m in rasa.requests_since(before) if isinstance(m, AnswerCallbackQuery)]
+    assert refused.show_alert and "no longer active" in (refused.text or "")
+    switched = await toggle(rasa, newer, "✅ Members")  # the newest one works
+    assert "It reaches now: 0 members and 0 group chats." in (switched.text or "")
+    [picker] = await rasa.press(newer, "A questionnaire answer…")
+    assert buttons(picker)[-1] == "Back"
+    [back] = await rasa.press(picker, "Back")
+    assert "Who receives it?" in back.text
+    [when] = await rasa.press(newer, "Next: when to send")
+    [refusal] = await rasa.send("05.12.2026")
+    assert "a time of day" in refusal.text
+    [far] = await rasa.send("2099-01-01 10:00")
+    assert "within a year" in far.text
+    del when

@@ -33,7 +33,9 @@ def test_piped_start_is_answered_and_buttons_are_numbered(civicbot: Any, tmp_pat
     assert lines[3] == "> #3"
     assert "Which municipality is your community in?" in result.stdout  # pressed 3: English
     assert "[#1] Ogre municipality" in result.stdout
-    assert "Understood: I keep only your language." in result.stdout  # pressed 2: No, thanks
+    assert (
+        "Understood: I keep only your name and language from Telegram." in result.stdout
+    )  # pressed 2: No, thanks
     assert "Traceback" not in result.stderr
 
 

@@ -199,7 +199,8 @@ async def test_remind_lists_and_switches_subscriptions(chatter: Chatter, app: Ap
     [overview] = await chatter.send("/remind")
     assert "Kol kas negaunate priminimų" in overview.text
     assert "7 dienos, 1 diena ir 2 valandos" in overview.text
-    assert buttons(overview) == ["⬜ Visi kvietimai", "✅ 📣 Koordinatorių skelbimai"]
+    # No profile consent yet: no announcements either.
+    assert buttons(overview) == ["⬜ Visi kvietimai", "⬜ 📣 Koordinatorių skelbimai"]
     await chatter.press(overview, "⬜ Visi kvietimai")
     async with app.sessionmaker() as session:
         assert [s.target for s in await subscriptions.of_chat(session, chat_id=7)] == ["all"]

@@ -92,7 +92,7 @@ async def final_report(telegram: FakeTelegram, number: int, timeout: float = 90)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in telegram.sent_messages(COORDINATOR):
-            if f"Announcement #{number}: delivered" in message.plain_text:
+            if f"Announcement #{number}: finished" in message.plain_text:
                 return message.plain_text
         await asyncio.sleep(0.2)
     reports = [m.plain_text for m in telegram.sent_messages(COORDINATOR) if "#" in m.plain_text]
@@ -129,7 +129,7 @@ async def test_a_photo_announcement_in_two_languages_for_one_municipality(
     await bot.start()
     try:
         rasa = telegram.user(COORDINATOR, "Rasa", "en")
-        await start_wizard(telegram, rasa, "Lietuvių")
+        await start_wizard(telegram, rasa, "Lithuanian")
         bold = {"type": "bold", "offset": 0, "length": 11}
         telegram.send_text(rasa, "Susitikimas ketvirtadienį, LT-žymė", formatting=[bold])
         step = await said(telegram, rasa.id, "version is added")
@@ -147,10 +147,10 @@ async def test_a_photo_announcement_in_two_languages_for_one_municipality(
         step = await said(telegram, rasa.id, "When should it be sent?")
         telegram.press(rasa, step, data(step, "Send now"))
         # The preview: each version as it will be sent, with how many read it.
-        await said(telegram, rasa.id, "Preview of the Lietuvių version (3 recipients)")
+        await said(telegram, rasa.id, "Preview of the Lithuanian version (3 recipients)")
         lt_preview = await said(telegram, rasa.id, "LT-žymė")
         assert lt_preview.text == "<b>Susitikimas</b> ketvirtadienį, LT-žymė"
-        await said(telegram, rasa.id, "Preview of the English version (1 recipients)")
+        await said(telegram, rasa.id, "Preview of the English version (1 recipient)")
         en_preview = await said(telegram, rasa.id, "EN-mark")
         assert en_preview.method == "sendPhoto" and en_preview.file is not None
         photo_id = en_preview.file.file_id
@@ -209,7 +209,7 @@ async def test_a_kill_in_the_middle_of_300_recipients_sends_each_once_but_the_in
     await bot.start()
     try:
         rasa = telegram.user(COORDINATOR, "Rasa", "en")
-        await start_wizard(telegram, rasa, "Lietuvių")
+        await start_wizard(telegram, rasa, "Lithuanian")
         telegram.send_text(rasa, "Visuotinis susirinkimas, KILL-žymė")
         step = await said(telegram, rasa.id, "version is added")
         telegram.press(rasa, step, data(step, "Next: the audience"))

@@ -94,7 +94,7 @@ async def test_forget_leaves_nothing_but_the_anonymised_thread(
 
         ask = await ona.says("/forget", "Ištrinti viską?")
         telegram.press(user, ask, data(ask, "Taip, ištrinti viską"))
-        await said(telegram, "pradėsite kaip naujas narys")
+        await said(telegram, "žinosiu tik tai, ką pasako Telegram")
         # Nothing of Ona is left (once the update has committed); the thread stays, without her.
         for _attempt in range(50):
             if not rows_about(bot_env, ONA):

@@ -37,7 +37,7 @@ async def test_full_onboarding_in_english_stores_profile_with_consent(
     [choices] = await chatter.send("trak")
     assert buttons(choices)[0] == "Trakai district"
     [consent] = await chatter.press(choices, "Trakai district")
-    assert "May I store your profile" in consent.text
+    assert "May I store your municipality" in consent.text
     [done] = await chatter.press(consent, "Yes, store it")
     assert "your profile is saved" in done.text
     assert "/language" in done.text
@@ -56,7 +56,7 @@ async def test_declining_consent_keeps_no_municipality(chatter: Chatter, app: Ap
     [choices] = await chatter.send("Kaunas")
     [consent] = await chatter.press(choices, buttons(choices)[0])
     [done] = await chatter.press(consent, "No, thanks")
-    assert "only your language" in done.text
+    assert "only your name and language" in done.text
     member = await member_row(app)
     assert member is not None
     assert (member.language, member.municipality, member.consent_at) == ("en", None, None)
@@ -159,7 +159,7 @@ async def test_onboarding_buttons_work_under_a_message_too_old_to_edit(
     [ask] = await press_on_old_message(chatter, str(data))  # English
     assert "Which municipality" in ask.text
     [consent] = await press_on_old_message(chatter, "onb:skip")
-    assert "May I store your profile" in consent.text
+    assert "May I store your municipality" in consent.text
     [done] = await press_on_old_message(chatter, "onb:agree")
     assert "your profile is saved" in done.text
     member = await member_row(app)

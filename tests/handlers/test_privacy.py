@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiogram.methods import SendDocument, SendMessage
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
@@ -69,6 +69,10 @@ async def test_privacy_lists_each_consent_and_each_switch_works(chatter: Chatter
         )
     await switch(chatter, "✅ Deadline reminders")
     await switch(chatter, "✅ Announcements from coordinators")
+    await switch(chatter, "⬜ Announcements from coordinators")  # on again
+    async with app.sessionmaker() as session:
+        assert not await announcements.is_opted_out(session, ONA)
+    await switch(chatter, "✅ Announcements from coordinators")
     await switch(chatter, "✅ Profile: your municipality", confirm=True)
     async with app.sessionmaker() as session:
         assert await subscriptions.of_chat(session, chat_id=ONA) == []
@@ -88,10 +92,10 @@ async def test_privacy_lists_each_consent_and_each_switch_works(chatter: Chatter
         "⬜ Announcements from coordinators",
         "⬜ Help requests",
     ]
-    # Announcements can be switched on again here.
+    # Without the profile no announcement reaches her: switching them on says what to do.
     await switch(chatter, "⬜ Announcements from coordinators")
-    async with app.sessionmaker() as session:
-        assert not await announcements.is_opted_out(session, ONA)
+    [alert] = [r for r in chatter.session.requests if isinstance(r, AnswerCallbackQuery)][-1:]
+    assert alert.show_alert and "/start" in (alert.text or "")
 
 
 async def directory_listing_of(session: AsyncSession, app: App) -> list[object]:
@@ -142,7 +146,7 @@ async def test_mydata_sends_everything_and_forget_deletes_it_for_good(
     assert content["member_id"] == ONA
     assert {"member", "survey_submission", "subscription"} <= set(content["tables"])
     assert content["tables"]["member"][0]["municipality"] == "trakai-district"
-    assert "Municipality: trakai-district" in summary.text
+    assert "Municipality: Trakai District Municipality" in summary.text
     assert "Questionnaire answers: 1; drafts: 0" in summary.text
     assert buttons(summary) == ["Privacy settings", "Delete everything"]
 
@@ -152,7 +156,7 @@ async def test_mydata_sends_everything_and_forget_deletes_it_for_good(
     assert kept.text == "Nothing was deleted."
     [ask] = await chatter.send("/forget")
     [done] = await chatter.press(ask, "Yes, delete everything")
-    assert "start as a new member" in done.text
+    assert "I will know only what Telegram tells me" in done.text
     async with app.sessionmaker() as session:
         assert await privacy.collect(session, ONA) == {}
 
