@@ -698,6 +698,8 @@ class _Candidate:
     position: int
     score: float
     topic_matches: int
+    # Every topic word of the query was corrected from a typo: a guess, offered, never answered.
+    guessed: bool = False
 
 
 class SearchIndex:
@@ -759,7 +761,11 @@ class SearchIndex:
 
     @staticmethod
     def _is_confident(candidate: _Candidate) -> bool:
-        return candidate.score >= CONFIDENT_SCORE and candidate.topic_matches >= 1
+        return (
+            candidate.score >= CONFIDENT_SCORE
+            and candidate.topic_matches >= 1
+            and not candidate.guessed
+        )
 
     def _candidates(self, query: str, lang: Lang, asker: Lang, limit: int) -> list[_Candidate]:
         index = self._languages.get(lang)
@@ -773,8 +779,10 @@ class SearchIndex:
         # Round so that documents equal up to float noise tie, and ties go by id (stable sort).
         scores = np.round(ranking.scores.astype(np.float64) * factor, 6)
         order = np.argsort(-scores, kind="stable")[: max(limit, 1)]
+        topic = [unit for unit in units if not unit.question_word]
+        guessed = bool(topic) and all(unit.corrected for unit in topic)
         return [
-            _Candidate(lang, int(pos), float(scores[pos]), int(ranking.topic_matches[pos]))
+            _Candidate(lang, int(pos), float(scores[pos]), int(ranking.topic_matches[pos]), guessed)
             for pos in order
             if scores[pos] > 0
         ]

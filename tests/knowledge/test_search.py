@@ -205,6 +205,14 @@ def test_a_typo_is_corrected(index: SearchIndex) -> None:
     assert result.confident
 
 
+def test_a_query_of_nothing_but_corrected_words_is_only_offered(index: SearchIndex) -> None:
+    # Every word corrected ("paraikos" -> "paraiškos"): a guess, offered, never answered.
+    result = index.search("paraikos", "lt")
+    assert not result.confident and result.suggestions
+    # One corrected word among known ones still answers.
+    assert index.search("kada teikti paraikos bendruomeniu pilotui", "lt").confident
+
+
 def test_abbreviation_finds_the_long_form(index: SearchIndex) -> None:
     result = index.search("Kokie AVP tikslai?", "lt")
     assert _best_id(result) == "avp-aims"
