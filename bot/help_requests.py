@@ -242,8 +242,8 @@ class Helpdesk:
             await self._store(
                 session,
                 [
-                    Planned(
-                        f"{WAITING}:{request.id}",
+                    Planned(  # once per wait: the key names when it began
+                        f"{WAITING}:{request.id}:{iso(now)}",
                         WAITING,
                         request.handler_id,
                         str(request.id),

@@ -14,6 +14,7 @@ from aiogram.methods import CopyMessage, SendDocument, SendMessage
 from aiogram.types import Chat, PhotoSize
 
 from bot.app import App, open_app
+from bot.help_requests import Relayed
 from bot.local_session import LocalSession
 from bot.outbox import Skip
 from bot.settings import Settings
@@ -162,3 +163,52 @@ async def test_a_renderer_defect_fails_its_row_and_the_others_still_go(
         counts = await outbox.counts(session)
     assert (counts["failed"], counts["skipped"]) == (1, 1)
     assert not [m for m in local_session.requests if isinstance(m, SendDocument)]
+
+
+async def test_a_leader_waiting_a_day_reminds_the_coordinator_once_unless_answered(
+    desk: App, leader: Chatter, clock: FixedClock
+) -> None:
+    await file_request(leader)
+    await drain(desk)
+    async with desk.sessionmaker() as session:
+        assert await help_requests.take(
+            session, request_id=1, coordinator_id=42, name="Rasa", now=clock()
+        )
+        await session.commit()
+
+    async def leader_writes(message_id: int) -> None:
+        async with desk.sessionmaker() as session:
+            request = await help_requests.get(session, 1)
+            assert request is not None
+            asked = Relayed(from_chat=7, message_id=message_id, html="Ar jau?", media=False)
+            await desk.helpdesk.relay(
+                session, request, asked, to_leader=False, reply_to=None, now=clock()
+            )
+            await session.commit()
+
+    async def reminders_after_a_day() -> list[int | str]:
+        clock.advance(timedelta(days=1, minutes=1))
+        before = len(leader.session.requests)
+        await drain(desk)
+        await drain(desk)
+        return [
+            m.chat_id
+            for m in leader.requests_since(before)
+            if isinstance(m, SendMessage) and "atsakymo laukia jau parą" in m.text
+        ]
+
+    # Asked, answered within the day: no reminder.
+    await leader_writes(500)
+    async with desk.sessionmaker() as session:
+        request = await help_requests.get(session, 1)
+        assert request is not None
+        answer = Relayed(from_chat=CHAT, message_id=900, html="Taip.", media=False)
+        await desk.helpdesk.relay(
+            session, request, answer, to_leader=True, reply_to=None, now=clock()
+        )
+        await session.commit()
+    assert await reminders_after_a_day() == []
+    # Asked again, not answered: the coordinator who took it is reminded, once.
+    await leader_writes(501)
+    assert await reminders_after_a_day() == [42]
+    assert await reminders_after_a_day() == []
