@@ -170,7 +170,8 @@ async def run_member_export(settings: Settings, *, member_id: int, output: str) 
         sys.stdout.write(document.decode("utf-8") + "\n")
     else:
         await asyncio.to_thread(Path(output).write_bytes, document)
-        print(f"{output}: {sum(len(rows) for rows in found.values())} rows about {member_id}")
+        rows = sum(len(table) for table in found.values())
+        print(f"{output}: {_count(rows, 'row')} about {member_id}")
     return 0
 
 
@@ -192,10 +193,15 @@ async def run_member_forget(settings: Settings, *, member_id: int, confirmed: bo
             await session.commit()
     finally:
         await engine.dispose()
-    rows = sum(forgotten.deleted.values())
+    rows, requests = sum(forgotten.deleted.values()), forgotten.anonymised_requests
     print(
-        f"{member_id}: {rows} rows deleted, {forgotten.anonymised_requests} help requests "
+        f"{member_id}: {_count(rows, 'row')} deleted, {_count(requests, 'help request')} "
         "anonymised (a running bot on SQLite drops its cached copy within 5 minutes; "
         "restart it to be sure at once)"
     )
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    """ "1 row", "2 rows" (the command line speaks English)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

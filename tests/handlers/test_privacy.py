@@ -200,7 +200,7 @@ def test_the_command_line_exports_and_forgets_a_member(
     refused = civicbot("member", "forget", str(ONA))
     assert refused.returncode == 2 and "--yes" in refused.stderr
     forgotten = civicbot("member", "forget", str(ONA), "--yes")
-    assert forgotten.returncode == 0 and "2 rows deleted" in forgotten.stdout
+    assert forgotten.returncode == 0 and "2 rows deleted, 0 help requests" in forgotten.stdout
     nothing = civicbot("member", "export", str(ONA), "-o", "-")
     assert nothing.returncode == 1 and "nothing is stored" in nothing.stderr
 
