@@ -106,23 +106,37 @@ async def collect(session: AsyncSession, member_id: int) -> dict[str, list[dict[
     return found
 
 
-async def anonymise_requests(session: AsyncSession, member_id: int) -> int:
-    """Take the member out of their help requests: the threads stay for the coordinators, with
-    no id, username or copy in the member's chat left. How many requests."""
-    result = await session.execute(
+async def anonymise_requests(
+    session: AsyncSession, member_id: int, *, closed_before: datetime | None = None
+) -> int:
+    """Take the member out of their help requests (with CLOSED_BEFORE, only those closed before
+    then): the threads stay for the coordinators, with no id, username or copy in the member's
+    chat left. How many requests."""
+    chosen = select(col(HelpRequest.id)).where(col(HelpRequest.member_id) == member_id)
+    if closed_before is not None:
+        chosen = chosen.where(
+            col(HelpRequest.status) == "closed", col(HelpRequest.closed_at) < closed_before
+        )
+    ids = list((await session.execute(chosen)).scalars())
+    if not ids:
+        return 0
+    await session.execute(
         update(HelpRequest)
-        .where(col(HelpRequest.member_id) == member_id)
+        .where(col(HelpRequest.id).in_(ids))
         .values(member_id=None, show_username=False, attachments=[], leader_unreachable=False)
         .execution_options(synchronize_session=False)
     )
-    await session.execute(delete(RequestMessage).where(col(RequestMessage.chat_id) == member_id))
+    ours = col(RequestMessage.request_id).in_(ids)
+    await session.execute(
+        delete(RequestMessage).where(ours, col(RequestMessage.chat_id) == member_id)
+    )
     await session.execute(
         update(RequestMessage)
-        .where(col(RequestMessage.source_chat_id) == member_id)
+        .where(ours, col(RequestMessage.source_chat_id) == member_id)
         .values(source_chat_id=None, source_message_id=None)
         .execution_options(synchronize_session=False)
     )
-    return max(getattr(result, "rowcount", 0), 0)
+    return len(ids)
 
 
 @dataclass(frozen=True)
@@ -244,7 +258,7 @@ async def sweep(session: AsyncSession, *, now: datetime, rules: Retention) -> Sw
     )
     anonymised = 0
     for member_id in [value for value in leaders.scalars() if value is not None]:
-        anonymised += await _anonymise_closed(session, member_id, closed_before)
+        anonymised += await anonymise_requests(session, member_id, closed_before=closed_before)
     old = now - timedelta(days=BOOKKEEPING_DAYS)
     bookkeeping = 0
     for statement in (
@@ -261,51 +275,7 @@ async def sweep(session: AsyncSession, *, now: datetime, rules: Retention) -> Sw
     )
 
 
-async def _anonymise_closed(session: AsyncSession, member_id: int, closed_before: datetime) -> int:
-    """Anonymise the member's requests closed before CLOSED_BEFORE (not their open ones)."""
-    requests = (
-        await session.execute(
-            select(col(HelpRequest.id)).where(
-                col(HelpRequest.member_id) == member_id,
-                col(HelpRequest.status) == "closed",
-                col(HelpRequest.closed_at) < closed_before,
-            )
-        )
-    ).scalars()
-    ids = list(requests)
-    await session.execute(
-        update(HelpRequest)
-        .where(col(HelpRequest.id).in_(ids))
-        .values(member_id=None, show_username=False, attachments=[])
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        delete(RequestMessage).where(
-            col(RequestMessage.request_id).in_(ids), col(RequestMessage.chat_id) == member_id
-        )
-    )
-    await session.execute(
-        update(RequestMessage)
-        .where(
-            col(RequestMessage.request_id).in_(ids), col(RequestMessage.source_chat_id) == member_id
-        )
-        .values(source_chat_id=None, source_message_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    return len(ids)
-
-
 # --- withdrawing one consent ---------------------------------------------------------------------
-
-
-async def withdraw_profile(session: AsyncSession, member_id: int) -> None:
-    """The profile consent withdrawn: the municipality is deleted (until /start again)."""
-    await session.execute(
-        update(Member)
-        .where(col(Member.id) == member_id)
-        .values(municipality=None, consent_at=None, consent_version=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def withdraw_questionnaire(
