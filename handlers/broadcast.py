@@ -360,34 +360,31 @@ def audience_keyboard(audience: Audience, lang: Lang, view: int) -> InlineKeyboa
     VIEW numbers this view of the audience (only the newest one's switches work)."""
     builder = InlineKeyboardBuilder()
 
-    def _button(builder: InlineKeyboardBuilder, text: str, action: str, value: str = "") -> None:
-        builder.button(
-            text=text, callback_data=BroadcastStep(action=action, value=value, view=view)
-        )
+    def switch(text: str, action: str, value: str = "") -> None:
+        _button(builder, text, action, value, view)
 
     mark = {True: "✅", False: "⬜"}
-    _button(builder, f"{mark[audience.people]} " + _("Members"), "people")
-    _button(builder, f"{mark[audience.groups]} " + _("Group chats"), "groups")
+    switch(f"{mark[audience.people]} " + _("Members"), "people")
+    switch(f"{mark[audience.groups]} " + _("Group chats"), "groups")
     following = {None: "lt", "lt": "lv", "lv": "en", "en": ""}
     language = language_word(audience.language) if audience.language else _("all")
-    _button(
-        builder,
+    switch(
         _("Language: {language}").format(language=language),
         "language",
         following[audience.language],
     )
     if audience.call is None:
-        _button(builder, _("Subscribers of a call…"), "calls")
+        switch(_("Subscribers of a call…"), "calls")
     else:
-        _button(builder, "✖ " + _("Any call"), "call")
+        switch("✖ " + _("Any call"), "call")
     if audience.answer is None:
-        _button(builder, _("A questionnaire answer…"), "questions")
+        switch(_("A questionnaire answer…"), "questions")
     else:
-        _button(builder, "✖ " + _("No questionnaire answer"), "option")
+        switch("✖ " + _("No questionnaire answer"), "option")
     if audience.municipalities:
-        _button(builder, "✖ " + _("All municipalities"), "munclear")
-    _button(builder, _("Next: when to send"), "time")
-    _button(builder, _("Cancel"), "cancel")
+        switch("✖ " + _("All municipalities"), "munclear")
+    switch(_("Next: when to send"), "time")
+    switch(_("Cancel"), "cancel")
     builder.adjust(2, 1)
     return builder.as_markup()
 

@@ -60,7 +60,10 @@ def _cut(text: str) -> str:
 
 
 async def _states(
-    session: AsyncSession, member: Member, questionnaires: Mapping[str, Questionnaire]
+    session: AsyncSession,
+    member: Member,
+    questionnaires: Mapping[str, Questionnaire],
+    lang: Lang,
 ) -> list[tuple[str, str, str, bool]]:
     """(purpose, questionnaire id, label, on) for every consent the member can change."""
     states: list[tuple[str, str, str, bool]] = [
@@ -74,11 +77,14 @@ async def _states(
             session, member_id=member.id, questionnaire_id=questionnaire.id
         )
         answered = submission is not None or (draft is not None and draft.consent_at is not None)
-        states.append(("q", questionnaire.id, questionnaire.id, answered))
+        title = _cut(questionnaire.title[lang])
+        answers = _("Answers to “{title}”").format(title=title)
+        states.append(("q", questionnaire.id, answers, answered))
         listing = questionnaire.directory_consent
         if listing is not None and submission is not None:
             listed = submission.answers.get(listing) is True
-            states.append(("listing", questionnaire.id, questionnaire.id, listed))
+            label = _("Listing in /orgs: “{title}”").format(title=title)
+            states.append(("listing", questionnaire.id, label, listed))
     followed = await subscriptions.of_chat(session, chat_id=member.id)
     states.append(("reminders", "", _("Deadline reminders"), bool(followed)))
     opted_out = await announcements.is_opted_out(session, member.id)
@@ -89,18 +95,6 @@ async def _states(
     return states
 
 
-def _label(
-    purpose: str, value: str, questionnaires: Mapping[str, Questionnaire], lang: Lang
-) -> str:
-    if purpose == "q":
-        return _("Answers to “{title}”").format(title=_cut(questionnaires[value].title[lang]))
-    if purpose == "listing":
-        return _("Listing in /orgs: “{title}”").format(
-            title=_cut(questionnaires[value].title[lang])
-        )
-    return value
-
-
 async def privacy_view(
     session: AsyncSession,
     member: Member,
@@ -109,12 +103,11 @@ async def privacy_view(
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The /privacy text and its switches."""
     builder = InlineKeyboardBuilder()
-    for purpose, questionnaire_id, label, on in await _states(session, member, questionnaires):
-        text = (
-            _label(purpose, questionnaire_id, questionnaires, lang) if questionnaire_id else label
-        )
+    for purpose, questionnaire_id, label, on in await _states(
+        session, member, questionnaires, lang
+    ):
         builder.button(
-            text=("✅ " if on else "⬜ ") + text,
+            text=("✅ " if on else "⬜ ") + label,
             callback_data=PrivacyAction(
                 purpose=purpose, action="off" if on else "on", id=questionnaire_id
             ),
