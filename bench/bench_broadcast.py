@@ -36,8 +36,8 @@ from sqlalchemy import insert
 from bench.bench_reminders import rss_mb
 from storage.db import create_engine, create_sessionmaker, upgrade
 from storage.models import Member
+from tests.e2e.conftest import data, said
 from tests.e2e.fake_telegram import ApiRequest, FakeTelegram, retry_after
-from tests.e2e.test_announcements_e2e import data, said
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123:BENCH"
@@ -165,7 +165,7 @@ async def main(recipients: int) -> None:
                 telegram.press(rasa, step, data(step, "Send now"))
                 summary = await said(telegram, COORDINATOR, "It reaches now", timeout=120)
                 pressed = time.monotonic()
-                telegram.press(rasa, summary, data(summary, "Confirm"))
+                telegram.press(rasa, summary, data(summary, "✅ Confirm"))
                 report = await telegram.wait_for(
                     chat_id=COORDINATOR,
                     predicate=lambda r: "sending to" in str(r.params.get("text")),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.fake_telegram import FakeTelegram
+from tests.e2e.fake_telegram import ApiRequest, FakeTelegram, SentMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
@@ -136,3 +136,37 @@ async def bot_process(
     finally:
         if process._process is not None:
             await process.kill()
+
+
+# --- reading what the bot sent ------------------------------------------------------------------
+
+# The methods by which the bot says something a test looks for.
+SAYING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
+
+
+def text_of(request: ApiRequest) -> str:
+    """The text (or caption) of a request the bot made."""
+    return str(request.params.get("text") or request.params.get("caption") or "")
+
+
+async def said(
+    telegram: FakeTelegram, chat_id: int, contains: str, timeout: float = 20
+) -> SentMessage:
+    """The next message to CHAT_ID (delivered) whose text or caption contains CONTAINS."""
+    request = await telegram.wait_for(
+        None,
+        chat_id=chat_id,
+        predicate=lambda r: r.method in SAYING and r.status == 200 and contains in text_of(r),
+        timeout=timeout,
+    )
+    assert request.message is not None, request
+    return request.message
+
+
+def data(message: SentMessage, label: str) -> str:
+    """The callback data of the button whose label starts with LABEL."""
+    for row in message.buttons:
+        for text, callback in row:
+            if text.startswith(label) and callback is not None:
+                return callback
+    raise AssertionError(f"no button {label!r} in {message.buttons}")

@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.db import create_engine, upgrade
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, data, said, text_of
 from tests.e2e.fake_telegram import (
-    ApiRequest,
     FakeTelegram,
     FakeUser,
     SentMessage,
@@ -30,35 +29,6 @@ from tests.e2e.fake_telegram import (
 )
 
 COORDINATOR = 42
-
-
-def text_of(request: ApiRequest) -> str:
-    return str(request.params.get("text") or request.params.get("caption") or "")
-
-
-async def said(
-    telegram: FakeTelegram, chat_id: int, contains: str, timeout: float = 20
-) -> SentMessage:
-    """The next message to CHAT_ID whose text (or caption) contains CONTAINS."""
-    request = await telegram.wait_for(
-        None,
-        chat_id=chat_id,
-        predicate=lambda r: (
-            r.method in {"sendMessage", "sendPhoto"} and r.status == 200 and contains in text_of(r)
-        ),
-        timeout=timeout,
-    )
-    assert request.message is not None, request
-    return request.message
-
-
-def data(message: SentMessage, label: str) -> str:
-    """The callback data of the button whose label contains LABEL."""
-    for row in message.buttons:
-        for text, callback in row:
-            if label in text and callback is not None:
-                return callback
-    raise AssertionError(f"no button {label!r} in {message.buttons}")
 
 
 async def seed(env: dict[str, str], people: list[tuple[int, str, str]]) -> None:
@@ -160,7 +130,7 @@ async def test_a_photo_announcement_in_two_languages_for_one_municipality(
 
         # A member replaying the coordinator's Confirm is refused, and nothing is stored.
         stranger = telegram.user(205, "Jonas", "en")
-        replay = telegram.press(stranger, summary, data(summary, "Confirm"))
+        replay = telegram.press(stranger, summary, data(summary, "✅ Confirm"))
         refusal = await telegram.wait_for(
             "answerCallbackQuery",
             predicate=lambda r: r.params.get("callback_query_id") == replay.callback_query_id,
@@ -169,7 +139,7 @@ async def test_a_photo_announcement_in_two_languages_for_one_municipality(
 
         telegram.inject("sendMessage", forbidden(), times=None, chat_id=203)
         telegram.inject("sendMessage", retry_after(2), chat_id=201)
-        telegram.press(rasa, summary, data(summary, "Confirm"))
+        telegram.press(rasa, summary, data(summary, "✅ Confirm"))
         await said(telegram, rasa.id, "Announcement #1: sending to 4 recipients")
         report = await final_report(telegram, 1)
 
@@ -218,7 +188,7 @@ async def test_a_kill_in_the_middle_of_300_recipients_sends_each_once_but_the_in
         step = await said(telegram, rasa.id, "When should it be sent?")
         telegram.press(rasa, step, data(step, "Send now"))
         summary = await said(telegram, rasa.id, "It reaches now: 300 members")
-        telegram.press(rasa, summary, data(summary, "Confirm"))
+        telegram.press(rasa, summary, data(summary, "✅ Confirm"))
         await said(telegram, rasa.id, "Announcement #1: sending to 300 recipients")
         # Paced at 25 a second: about 100 are out after 4 s. Kill it there.
         deadline = time.monotonic() + 30

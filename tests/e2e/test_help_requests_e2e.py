@@ -9,39 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import BotProcess
-from tests.e2e.fake_telegram import ApiRequest, FakeTelegram, FakeUser, SentMessage
+from tests.e2e.conftest import BotProcess, data, said, text_of
+from tests.e2e.fake_telegram import FakeTelegram, FakeUser, SentMessage
 
 COORDINATORS_CHAT = -1007770001
-
-
-def text_of(request: ApiRequest) -> str:
-    return str(request.params.get("text") or request.params.get("caption") or "")
-
-
-async def said(
-    telegram: FakeTelegram, chat_id: int, contains: str, timeout: float = 20
-) -> SentMessage:
-    """The next message to CHAT_ID whose text (or caption) contains CONTAINS."""
-    request = await telegram.wait_for(
-        None,
-        chat_id=chat_id,
-        predicate=lambda r: (
-            r.method in {"sendMessage", "copyMessage", "sendDocument"} and contains in text_of(r)
-        ),
-        timeout=timeout,
-    )
-    assert request.message is not None, request
-    return request.message
-
-
-def data(message: SentMessage, label: str) -> str:
-    """The callback data of the button whose label starts with LABEL."""
-    for row in message.buttons:
-        for text, callback in row:
-            if text.startswith(label) and callback is not None:
-                return callback
-    raise AssertionError(f"no button {label!r} in {message.buttons}")
 
 
 async def answered(telegram: FakeTelegram, query_id: str | None) -> str:

@@ -16,9 +16,9 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from tests.e2e.conftest import BotProcess, bot_environment
+from tests.e2e.conftest import BotProcess, bot_environment, data
 from tests.e2e.fake_telegram import FakeTelegram, QueuedUpdate
-from tests.e2e.test_reminders_e2e import button, message_to, sent_text, write_pack
+from tests.e2e.test_reminders_e2e import message_to, sent_text, write_pack
 from tests.support import service_url
 
 pytestmark = pytest.mark.postgres
@@ -101,7 +101,7 @@ async def test_one_process_sends_and_the_other_takes_over_when_it_is_killed(
         for member in members:
             await first.deliver(telegram.send_text(member, "/remind"))
             overview = await message_to(telegram, member.id, "Kol kas negaunate")
-            await first.deliver(telegram.press(member, overview, button(overview, "⬜ Visi")))
+            await first.deliver(telegram.press(member, overview, data(overview, "⬜ Visi")))
         await first.wait_for_output("this process sends the outbox now")
         assert "this process sends the outbox now" not in second.output
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from handlers.survey_views import Step, SurveyConsent
 from knowledge.questionnaire import load_questionnaires
 from storage.privacy import PERSONAL
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, data
+from tests.e2e.conftest import said as said_in
 from tests.e2e.fake_telegram import FakeTelegram
-from tests.e2e.test_help_requests_e2e import data, file_request
-from tests.e2e.test_help_requests_e2e import said as said_in
+from tests.e2e.test_help_requests_e2e import file_request
 from tests.e2e.test_survey_e2e import QUESTIONNAIRE, Member, pick, said
 
 ONA = 7

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, data
 from tests.e2e.fake_telegram import ApiRequest, FakeTelegram, SentMessage, forbidden
 
 VILNIUS = ZoneInfo("Europe/Vilnius")
@@ -90,15 +90,6 @@ async def message_to(telegram: FakeTelegram, chat_id: int, contains: str) -> Sen
     return request.message
 
 
-def button(message: SentMessage, starts: str) -> str:
-    """The callback data of the button whose label starts with STARTS."""
-    for row in message.buttons:
-        for label, data in row:
-            if label.startswith(starts) and data is not None:
-                return data
-    raise AssertionError(f"no button {starts!r} in {message.buttons}")
-
-
 async def until_sent(env: dict[str, str], count: int, timeout: float = 20) -> None:
     """Wait until COUNT outbox rows are recorded as sent."""
     deadline = time.monotonic() + timeout
@@ -154,30 +145,30 @@ async def test_each_reminder_once_across_a_kill_and_none_after_the_deadline(
         # still comes once.
         telegram.send_text(ona, "/calls")
         listed = await message_to(telegram, 7, "Quick call LT")
-        telegram.press(ona, listed, button(listed, "🔔 Priminti: Quick call LT"))
+        telegram.press(ona, listed, data(listed, "🔔 Priminti: Quick call LT"))
         await telegram.wait_for("editMessageReplyMarkup", chat_id=7)
         telegram.send_text(ona, "/remind")
         overview = await message_to(telegram, 7, "Gaunate priminimus apie")
         assert "„Quick call LT“" in overview.plain_text
-        telegram.press(ona, overview, button(overview, "⬜ Visi kvietimai"))
+        telegram.press(ona, overview, data(overview, "⬜ Visi kvietimai"))
         await telegram.wait_for("editMessageText", chat_id=7)
 
         # John asks about the call in English and presses "Remind me" under the answer.
         telegram.send_text(john, "When does Quick call close?")
         answer = await message_to(telegram, 8, "Quick call")
-        telegram.press(john, answer, button(answer, "Remind me"))
+        telegram.press(john, answer, data(answer, "Remind me"))
         await telegram.wait_for("editMessageReplyMarkup", chat_id=8)
 
         # In the group, a member who is no administrator is refused; the administrator is not.
         telegram.send_text(rasa, "/remind", chat=group)
         in_group = await message_to(telegram, group.id, "Ši grupė kol kas negauna")
-        pressed = telegram.press(jonas, in_group, button(in_group, "⬜ Visi kvietimai"))
+        pressed = telegram.press(jonas, in_group, data(in_group, "⬜ Visi kvietimai"))
         refused = await telegram.wait_for(
             "answerCallbackQuery",
             predicate=lambda r: r.params.get("callback_query_id") == pressed.callback_query_id,
         )
         assert "administratoriai" in str(refused.params.get("text"))
-        telegram.press(rasa, in_group, button(in_group, "⬜ Visi kvietimai"))
+        telegram.press(rasa, in_group, data(in_group, "⬜ Visi kvietimai"))
         await telegram.wait_for("editMessageText", chat_id=group.id)
 
         # The two-minute reminders (due 30 s after the start) reach all three chats.
