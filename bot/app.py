@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
 from bot.announcements import REPORT_SECONDS, Broadcaster
+from bot.filters import check_filters_in_the_loop
 from bot.fsm import DatabaseStorage
 from bot.help_requests import Helpdesk
 from bot.i18n import LocaleMiddleware, Translations
@@ -131,6 +132,7 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(dispatcher.fsm)
     LocaleMiddleware(i18n=translations).setup(dispatcher)
     dispatcher.include_routers(*handlers.create_routers())
+    check_filters_in_the_loop(dispatcher)
     return dispatcher
 
 
