@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aiogram import BaseMiddleware, Bot
@@ -29,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.fsm import DatabaseStorage, bind_session
 from bot.settings import Settings
 from storage import members
-from storage.conversations import EMPTY, load_member_and_conversation
-from storage.db import SessionMaker, track_writes, wrote
-from storage.models import GroupChat, Member
+from storage.conversations import load_conversations, read_apart
+from storage.db import SessionMaker, wrote
+from storage.models import ConversationState, GroupChat, Member
 
 # How many members (and groups) are kept in memory, and for how long.
 CACHE_SIZE, CACHE_SECONDS = 100_000, 300
@@ -45,40 +46,66 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 ConversationKey = tuple[DatabaseStorage, str]
 
 
-class ProfileWriter:
-    """Writes new and changed members in batches: one transaction for everyone waiting.
+@dataclass
+class _Visit:
+    """A member's update waiting for the member and their conversation."""
 
-    When many people write at once, each new member would otherwise cost a transaction of its
-    own (and on SQLite a turn at its single writer). Writing them together, the first waiter
-    writes everyone queued behind it.
+    profile: members.Profile
+    conversation_key: str | None
+    loaded: asyncio.Future[tuple[Member, ConversationState | None]]
+
+
+class MemberLoader:
+    """Loads the members of the updates being handled together: one transaction for everyone
+    waiting, which reads them and their conversations and writes the new and changed ones.
+
+    When many people write at once, each update would otherwise pay for a transaction of its
+    own (on PostgreSQL a handful of round trips, on SQLite a turn at its single writer for each
+    newcomer). Here a task loads whoever is waiting, then whoever came meanwhile, and so on.
+    The update's own transaction stays read-only unless its handler writes.
     """
 
     def __init__(self, sessionmaker: SessionMaker) -> None:
         self._sessionmaker = sessionmaker
-        self._waiting: list[tuple[members.Profile, asyncio.Future[Member]]] = []
-        self._writing = asyncio.Lock()
+        self._waiting: list[_Visit] = []
+        self._loader: asyncio.Task[None] | None = None
 
-    async def member(self, profile: members.Profile) -> Member:
-        """The member for PROFILE, written (committed) with whoever else is waiting."""
-        future: asyncio.Future[Member] = asyncio.get_running_loop().create_future()
-        self._waiting.append((profile, future))
-        async with self._writing:
-            if not future.done():
-                await self._write()
-        return await future
+    async def load(
+        self, profile: members.Profile, conversation_key: str | None
+    ) -> tuple[Member, ConversationState | None]:
+        """The member for PROFILE (created or brought up to date, committed) and, when
+        CONVERSATION_KEY is given, the conversation row stored under it (None if none)."""
+        visit = _Visit(profile, conversation_key, asyncio.get_running_loop().create_future())
+        self._waiting.append(visit)
+        if self._loader is None:
+            self._loader = asyncio.create_task(self._load_all(), name="members")
+        return await visit.loaded
 
-    async def _write(self) -> None:
-        batch, self._waiting = self._waiting, []
+    async def _load_all(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                await self._load(batch)
+        finally:
+            self._loader = None
+
+    async def _load(self, batch: list[_Visit]) -> None:
         try:
             async with self._sessionmaker() as session:
-                written = await members.sync_members(session, [profile for profile, _ in batch])
-                await session.commit()
+                loaded = await members.sync_members(session, [visit.profile for visit in batch])
+                keys = [visit.conversation_key for visit in batch if visit.conversation_key]
+                conversations = await load_conversations(session, keys=keys)
+                if wrote(session):
+                    await session.commit()
         except Exception as error:
-            for _, future in batch:
-                future.set_exception(error)
-            raise
-        for (_, future), member in zip(batch, written, strict=True):
-            future.set_result(member)
+            for visit in batch:
+                if not visit.loaded.done():
+                    visit.loaded.set_exception(error)
+            return
+        for visit, member in zip(batch, loaded, strict=True):
+            if not visit.loaded.done():  # its update may have been cancelled meanwhile
+                row = conversations.get(visit.conversation_key or "")
+                visit.loaded.set_result((member, row))
 
 
 class StorageMiddleware(BaseMiddleware):
@@ -100,9 +127,9 @@ class StorageMiddleware(BaseMiddleware):
     ) -> None:
         self._sessionmaker = sessionmaker
         # The conversation state middleware, when its storage is ours: the member and their
-        # conversation are then read in one query.
+        # conversation are then read together.
         self._conversations = conversations
-        self._profiles = ProfileWriter(sessionmaker)
+        self._loader = MemberLoader(sessionmaker)
         # Updates whose changes are committed: Telegram delivers again what was not confirmed
         # when the process died, and those must not be applied twice.
         self._handled: TTLCache[int, bool] | None = None
@@ -125,7 +152,6 @@ class StorageMiddleware(BaseMiddleware):
             log.info("update %s was already handled before a restart: skipped", update_id)
             return None
         session = self._sessionmaker()
-        track_writes(session)
         data["session"] = session
         try:
             async with bind_session(session):
@@ -164,16 +190,12 @@ class StorageMiddleware(BaseMiddleware):
         if cached is not None and current(cached):
             return cached
         conversation = self._conversation_key(data)
-        member = await self._read_member(session, user.id, conversation)
-        if member is None and conversation is not None:
-            # Someone new has no conversation yet: no need to look for one.
+        profile = members.Profile(user.id, name, username, language)
+        loaded, row = await self._loader.load(profile, conversation[1] if conversation else None)
+        member = await session.merge(loaded, load=False)
+        if conversation is not None:
             storage, key = conversation
-            storage.already_read(session, key, EMPTY)
-        if member is None or not current(member):
-            # Written at once, apart from the update's own transaction, which stays read-only
-            # unless the handler writes (SQLite takes one writer at a time).
-            profile = members.Profile(user.id, name, username, language)
-            member = await session.merge(await self._profiles.member(profile), load=False)
+            storage.already_read(session, key, read_apart(session, key, row))
         if self._members is not None:
             self._members[user.id] = member
         return member
@@ -185,21 +207,6 @@ class StorageMiddleware(BaseMiddleware):
             return None
         context = fsm.resolve_event_context(data["bot"], data)
         return (fsm.storage, fsm.storage.key_text(context.key)) if context is not None else None
-
-    async def _read_member(
-        self,
-        session: AsyncSession,
-        member_id: int,
-        conversation: tuple[DatabaseStorage, str] | None,
-    ) -> Member | None:
-        """The member; without a cache, with their conversation in the same query."""
-        if conversation is None or self._members is not None:
-            return await members.get_member(session, member_id=member_id)
-        storage, key = conversation
-        member, state = await load_member_and_conversation(session, member_id=member_id, key=key)
-        if state is not None:
-            storage.already_read(session, key, state)
-        return member
 
     async def _group(self, session: AsyncSession, chat: Chat | None) -> GroupChat | None:
         if chat is None or chat.type not in {"group", "supergroup"}:

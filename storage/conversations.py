@@ -6,18 +6,20 @@ The aiogram adapter that routes the dispatcher's state through these functions i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import ConversationState, Member
+from storage.models import ConversationState
 from storage.types import utcnow
 
 Conversation = tuple[str | None, dict[str, Any]]
 EMPTY: Conversation = (None, {})
 _ROWS = "conversation_rows"  # in Session.info: the rows a session read, by key
+_ROWS_READ_APART = "conversation_rows_apart"  # in Session.info: rows read for it by another
 
 
 async def load_conversation(session: AsyncSession, *, key: str) -> Conversation:
@@ -34,23 +36,25 @@ def _loaded(session: AsyncSession, key: str, row: ConversationState | None) -> C
     return (row.state, dict(row.data))
 
 
-async def load_member_and_conversation(
-    session: AsyncSession, *, member_id: int, key: str
-) -> tuple[Member | None, Conversation | None]:
-    """The member and the conversation stored under KEY, in one query.
-
-    (None, None) when there is no such member: the conversation is then to be read apart.
-    """
-    query = (
-        select(Member, ConversationState)
-        .outerjoin(ConversationState, col(ConversationState.key) == key)
-        .where(col(Member.id) == member_id)
+async def load_conversations(
+    session: AsyncSession, *, keys: Sequence[str]
+) -> dict[str, ConversationState]:
+    """The rows stored under KEYS, by key, in one query; a key with none is left out."""
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(ConversationState).where(col(ConversationState.key).in_(set(keys)))
     )
-    row = (await session.execute(query)).first()
+    return {row.key: row for row in rows}
+
+
+def read_apart(session: AsyncSession, key: str, row: ConversationState | None) -> Conversation:
+    """ROW (read under KEY by another session) as a conversation of SESSION: a write later
+    in SESSION changes that row instead of reading it again."""
     if row is None:
-        return None, None
-    member, state = row
-    return member, _loaded(session, key, state)
+        return EMPTY
+    session.info.setdefault(_ROWS_READ_APART, {})[key] = row
+    return (row.state, dict(row.data))
 
 
 async def store_conversation(
@@ -62,9 +66,7 @@ async def store_conversation(
     that answers the member in between holds no write lock meanwhile.
     """
     state, data = conversation
-    row = _in_session(session, key) or await session.get(
-        ConversationState, key, with_for_update=True
-    )
+    row = _in_session(session, key) or await _row_for_update(session, key)
     if state is None and not data:
         if row is not None:
             await session.delete(row)
@@ -73,6 +75,19 @@ async def store_conversation(
         row = ConversationState(key=key)
         session.add(row)
     row.state, row.data, row.updated_at = state, data, utcnow()
+
+
+async def _row_for_update(session: AsyncSession, key: str) -> ConversationState | None:
+    """KEY's row brought into SESSION: the one another session read for it, else read now."""
+    apart: ConversationState | None = session.info.get(_ROWS_READ_APART, {}).pop(key, None)
+    row: ConversationState | None
+    if apart is not None:
+        row = await session.merge(apart, load=False)
+    else:
+        row = await session.get(ConversationState, key, with_for_update=True)
+    if row is not None:
+        session.info.setdefault(_ROWS, {})[key] = row
+    return row
 
 
 def _in_session(session: AsyncSession, key: str) -> ConversationState | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -68,23 +69,22 @@ class Profile:
 async def sync_members(session: AsyncSession, profiles: Sequence[Profile]) -> list[Member]:
     """The members for PROFILES (in order): created when new, written only when changed.
 
-    One query for all of them, however many (several people writing at once).
+    A query for the known ones and a statement for the new ones, however many (several people
+    writing at once). A member another process has just created is read, not created twice.
     """
-    ids = [profile.member_id for profile in profiles]
-    found = await session.execute(select(Member).where(col(Member.id).in_(ids)))
-    known = {member.id: member for member in found.scalars()}
-    result: list[Member] = []
+    ids = {profile.member_id for profile in profiles}
+    found = await session.scalars(select(Member).where(col(Member.id).in_(ids)))
+    known = {member.id: member for member in found}
+    new = {p.member_id: p for p in profiles if p.member_id not in known}
+    if new:
+        known |= {member.id: member for member in await _create_members(session, new.values())}
+        if len(known) < len(ids):  # created meanwhile by another process
+            missing = ids - set(known)
+            found = await session.scalars(select(Member).where(col(Member.id).in_(missing)))
+            known |= {member.id: member for member in found}
     for profile in profiles:
-        member = known.get(profile.member_id)
-        if member is None:
-            member = known[profile.member_id] = Member(
-                id=profile.member_id,
-                name=profile.name,
-                username=profile.username,
-                telegram_language=profile.telegram_language,
-            )
-            session.add(member)
-        elif not is_current(
+        member = known[profile.member_id]
+        if not is_current(
             member,
             name=profile.name,
             username=profile.username,
@@ -93,9 +93,25 @@ async def sync_members(session: AsyncSession, profiles: Sequence[Profile]) -> li
             member.name, member.username = profile.name, profile.username
             member.telegram_language, member.reachable = profile.telegram_language, True
             member.updated_at = utcnow()
-        result.append(member)
     await session.flush()
-    return result
+    return [known[profile.member_id] for profile in profiles]
+
+
+async def _create_members(session: AsyncSession, profiles: Iterable[Profile]) -> list[Member]:
+    """Insert members for PROFILES in one statement (none for an id that exists already)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "id": profile.member_id,
+            "name": profile.name,
+            "username": profile.username,
+            "telegram_language": profile.telegram_language,
+        }
+        for profile in profiles
+    ]
+    statement = insert(Member).on_conflict_do_nothing(index_elements=["id"]).returning(Member)
+    return list(await session.scalars(statement, rows))
 
 
 async def set_language(session: AsyncSession, *, member: Member, language: str) -> None:

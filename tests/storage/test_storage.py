@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
@@ -123,3 +126,57 @@ async def test_state_written_in_the_update_session_commits_with_it(
         await fsm.set_state(key, "Survey:question")
         await session.commit()
     assert await fsm.get_state(key) == "Survey:question"
+
+
+async def test_members_of_several_updates_in_one_read_and_one_insert(
+    sessionmaker: SessionMaker,
+) -> None:
+    async with sessionmaker() as session:
+        await members.sync_members(session, [members.Profile(1, "Ona", None, "lt")])
+        await session.commit()
+    profiles = [
+        members.Profile(2, "Jonas", "jonas", "lv"),
+        members.Profile(1, "Ona K.", None, "lt"),
+        members.Profile(3, "Anna", None, None),
+        members.Profile(2, "Jonas", "jonas", "lv"),
+    ]
+    async with sessionmaker() as session:
+        loaded = await members.sync_members(session, profiles)
+        await session.commit()
+    assert [member.id for member in loaded] == [2, 1, 3, 2]
+    assert loaded[0] is loaded[3]
+    new = loaded[0]
+    assert (new.name, new.username, new.telegram_language) == ("Jonas", "jonas", "lv")
+    assert (new.role, new.reachable, new.help_open) == ("member", True, False)
+    assert new.created_at.tzinfo is not None
+    async with sessionmaker() as session:
+        renamed = await members.get_member(session, member_id=1)
+        assert renamed is not None and renamed.name == "Ona K."
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+async def test_a_member_another_process_just_created_is_read_not_created_twice(
+    engine: AsyncEngine, sessionmaker: SessionMaker
+) -> None:
+    """Two processes sharing PostgreSQL: the member's row appears between our read and our
+    insert (written here on the same connection, as the other process's would be seen)."""
+    inserted: list[bool] = []
+
+    def other_process_first(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO member") and not inserted:
+            inserted.append(True)
+            conn.exec_driver_sql(
+                "INSERT INTO member (id, name, role, reachable, help_open, created_at, updated_at)"
+                " VALUES (9, 'Ona', 'member', true, false, now(), now())"
+            )
+
+    async with sessionmaker() as session:
+        event.listen(engine.sync_engine, "before_cursor_execute", other_process_first)
+        loaded = await members.sync_members(
+            session, [members.Profile(9, "Ona", None, "lt"), members.Profile(10, "Ida", None, None)]
+        )
+        await session.commit()
+    event.remove(engine.sync_engine, "before_cursor_execute", other_process_first)
+    assert inserted
+    assert [member.id for member in loaded] == [9, 10]
+    assert loaded[0].telegram_language == "lt"  # brought up to date after the read
