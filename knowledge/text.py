@@ -16,7 +16,21 @@ def is_lang(value: object) -> TypeGuard[Lang]:
     return value in LANGUAGES
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A translation table deleting combining marks, filled in as characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_COMBINING_MARKS: Final = _CombiningMarks()
+
+
 def fold(text: str) -> str:
     """Lower-case TEXT and strip diacritics: 'Paraiškų Pašvaldība' -> 'paraisku pasvaldiba'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SPECIAL))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    lowered = text.casefold()
+    if lowered.isascii():
+        return lowered
+    return unicodedata.normalize("NFKD", lowered.translate(_SPECIAL)).translate(_COMBINING_MARKS)
