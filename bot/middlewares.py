@@ -31,7 +31,7 @@ from bot.fsm import DatabaseStorage, bind_session
 from bot.settings import Settings
 from storage import members
 from storage.conversations import load_conversations, read_apart
-from storage.db import SessionMaker, wrote
+from storage.db import SessionMaker, autocommit_sessionmaker, wrote
 from storage.models import ConversationState, GroupChat, Member
 
 # How many members (and groups) are kept in memory, and for how long.
@@ -61,12 +61,13 @@ class MemberLoader:
 
     When many people write at once, each update would otherwise pay for a transaction of its
     own (on PostgreSQL a handful of round trips, on SQLite a turn at its single writer for each
-    newcomer). Here a task loads whoever is waiting, then whoever came meanwhile, and so on.
+    newcomer). Here a task loads whoever is waiting, then whoever came meanwhile, and so on,
+    each statement committing on its own (the insert of the new members is one statement).
     The update's own transaction stays read-only unless its handler writes.
     """
 
     def __init__(self, sessionmaker: SessionMaker) -> None:
-        self._sessionmaker = sessionmaker
+        self._sessionmaker = autocommit_sessionmaker(sessionmaker)
         self._waiting: list[_Visit] = []
         self._loader: asyncio.Task[None] | None = None
 
@@ -95,8 +96,6 @@ class MemberLoader:
                 loaded = await members.sync_members(session, [visit.profile for visit in batch])
                 keys = [visit.conversation_key for visit in batch if visit.conversation_key]
                 conversations = await load_conversations(session, keys=keys)
-                if wrote(session):
-                    await session.commit()
         except Exception as error:
             for visit in batch:
                 if not visit.loaded.done():

@@ -167,7 +167,7 @@ async def _poll(app: App, bot: Bot, stop: asyncio.Event) -> None:
             lambda: get_updates_until_stopped(bot, method, stop), settings, stop, "getUpdates"
         )
 
-    concurrent = settings.concurrent_updates
+    concurrent = settings.max_concurrent_updates
     log.info("polling %s, up to %d updates at once", settings.telegram_api_url, concurrent)
     await Poller(app.dispatcher, bot, stop, fetch=fetch, max_concurrent=concurrent).run()
 

@@ -23,10 +23,6 @@ _SYNC_TO_ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
 }
 _ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
-# Updates handled at once by default (each holds a database connection while it is handled).
-DEFAULT_CONCURRENCY = 16
-# Database connections beyond one per update: the scheduler, the outbox, background work.
-POOL_SPARE_CONNECTIONS = 4
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -47,7 +43,12 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_port: int = Field(default=8080, ge=1, le=65535)
-    max_concurrent_updates: int | None = Field(default=None, ge=1, le=1000)
+    # Updates handled at once. Most need no connection of their own (members are loaded
+    # together, see bot.middlewares.MemberLoader), so this may be well above the pool's size.
+    max_concurrent_updates: int = Field(default=64, ge=1, le=1000)
+    # Connections each process keeps open: for updates that read or write beyond the member,
+    # the member loader, the scheduler and the outbox.
+    database_pool_size: int = Field(default=20, ge=2, le=1000)
     reminder_offsets: str = DEFAULT_OFFSETS
     escalate_after: str = DEFAULT_ESCALATE_AFTER
     retention_draft_days: int = Field(default=180, ge=8, le=3650)
@@ -158,19 +159,9 @@ class Settings(BaseSettings):
         }
 
     @property
-    def concurrent_updates(self) -> int:
-        """How many updates are handled at once (MAX_CONCURRENT_UPDATES, else the default)."""
-        return self.max_concurrent_updates or DEFAULT_CONCURRENCY
-
-    @property
     def uses_sqlite(self) -> bool:
         """Whether the database is an SQLite file (one bot process)."""
         return self.database_url.startswith("sqlite")
-
-    @property
-    def database_pool_size(self) -> int:
-        """Connections kept open: one per update handled at once, and some for the scheduler."""
-        return self.concurrent_updates + POOL_SPARE_CONNECTIONS
 
     @property
     def tz(self) -> ZoneInfo:

@@ -27,6 +27,7 @@ def test_defaults_follow_the_product() -> None:
     assert settings.default_locale == "lt"
     assert settings.timezone == "Europe/Vilnius"
     assert settings.webhook_url is None and settings.webhook_secret is None
+    assert (settings.max_concurrent_updates, settings.database_pool_size) == (64, 20)
 
 
 def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,6 +38,8 @@ def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:8081/")
     monkeypatch.setenv("DEFAULT_LOCALE", "lv")
     monkeypatch.setenv("TIMEZONE", "Europe/Riga")
+    monkeypatch.setenv("MAX_CONCURRENT_UPDATES", "100")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "8")
     settings = load_settings()
     assert settings.bot_token is not None
     assert settings.bot_token.get_secret_value() == "123:ABC_def-9"
@@ -47,6 +50,7 @@ def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database_url == "postgresql+asyncpg://u:p@db/civicbot"
     assert settings.telegram_api_url == "http://127.0.0.1:8081"
     assert (settings.default_locale, settings.tz.key) == ("lv", "Europe/Riga")
+    assert (settings.max_concurrent_updates, settings.database_pool_size) == (100, 8)
 
 
 def test_dotenv_file_is_read(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,6 +80,8 @@ def test_dotenv_file_is_read(tmp_path: object, monkeypatch: pytest.MonkeyPatch) 
         ("KNOWLEDGE_DIR", "/no/such/folder", "KNOWLEDGE_DIR: '/no/such/folder' is not a folder"),
         ("WEBHOOK_PORT", "http", "WEBHOOK_PORT:"),
         ("WEBHOOK_PORT", "70000", "WEBHOOK_PORT:"),
+        ("MAX_CONCURRENT_UPDATES", "0", "MAX_CONCURRENT_UPDATES:"),
+        ("DATABASE_POOL_SIZE", "many", "DATABASE_POOL_SIZE:"),
     ],
 )
 def test_bad_value_names_the_variable(
