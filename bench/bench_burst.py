@@ -9,6 +9,9 @@ for the first time (the bot creates them), then the same members again (as after
 announcement). Printed per bot and size: the time until the last reply (drain), per-member
 latency p50 / p95 / max, and both as ratios to the echo bot of the same run.
 
+The bots take turns `--rounds` times (each round on a fresh database) and each figure is the
+median of its rounds: on a shared machine one round alone can be off by a third.
+
 Run: `python -m bench.bench_burst` (or `make bench`). `--bot-root DIR` runs civicbot from
 another checkout (to measure an earlier version the same way).
 """
@@ -34,6 +37,7 @@ from tests.e2e.fake_telegram import FakeTelegram
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123:BENCH"
 SIZES = (300, 1000)
+ROUNDS = 3
 EVAL_QUESTIONS = ROOT / "tests" / "knowledge" / "eval_questions.yaml"
 WARM_UP = 20
 REPLY_TIMEOUT = 300.0
@@ -139,11 +143,11 @@ async def fresh_postgresql(url: str) -> None:
         await connection.close()
 
 
-async def main(sizes: Sequence[int], bot_root: Path, databases: Sequence[str]) -> None:
+async def main(sizes: Sequence[int], bot_root: Path, databases: Sequence[str], rounds: int) -> None:
     keep = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "MAX_CONCURRENT_UPDATES"}
     base = {name: value for name, value in os.environ.items() if name in keep}
     python = sys.executable
-    rows: list[tuple[str, Burst]] = []
+    measured: dict[str, list[Burst]] = {}
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         async with FakeTelegram(bot_id=123) as telegram:
@@ -152,33 +156,41 @@ async def main(sizes: Sequence[int], bot_root: Path, databases: Sequence[str]) -
                 "TELEGRAM_API_URL": telegram.url,
                 "PYTHONPATH": str(ROOT),
             }
-            echoed = await run_bot(
-                "echo", [python, "-m", "bench.echo_bot"], env, telegram, sizes, 100_000, workdir
-            )
-            rows += [("aiogram echo", result) for result in echoed]
-            for number, database in enumerate(databases, start=1):
-                if database == "postgresql":
-                    url = os.environ.get("POSTGRES_TEST_URL")
-                    if not url:
-                        print("PostgreSQL skipped: set POSTGRES_TEST_URL (see .ci/services.sh)")
-                        continue
-                    await fresh_postgresql(url)
-                else:
-                    url = f"sqlite+aiosqlite:///{workdir / f'bench-{number}.db'}"
-                bot_env = env | {"DATABASE_URL": url, "PYTHONPATH": str(bot_root)}
-                profile = os.environ.get("BENCH_PROFILE")  # a file for cProfile's statistics
-                profiler = ["-m", "cProfile", "-o", f"{profile}.{database}"] if profile else []
-                results = await run_bot(
-                    f"civicbot {database}",
-                    [python, *profiler, "-m", "bot", "run"],
-                    bot_env,
-                    telegram,
-                    sizes,
-                    number * 1_000_000,
-                    workdir,
-                )
-                rows += [(f"civicbot {database}", result) for result in results]
+            for round_number in range(1, rounds + 1):
+                echo_bot = [python, "-m", "bench.echo_bot"]
+                echoed = await run_bot("echo", echo_bot, env, telegram, sizes, 100_000, workdir)
+                measured.setdefault("aiogram echo", []).extend(echoed)
+                for number, database in enumerate(databases, start=1):
+                    if database == "postgresql":
+                        url = os.environ.get("POSTGRES_TEST_URL")
+                        if not url:
+                            print("PostgreSQL skipped: set POSTGRES_TEST_URL (see .ci/services.sh)")
+                            continue
+                        await fresh_postgresql(url)
+                    else:
+                        url = f"sqlite+aiosqlite:///{workdir / f'bench-{round_number}-{number}.db'}"
+                    bot_env = env | {"DATABASE_URL": url, "PYTHONPATH": str(bot_root)}
+                    profile = os.environ.get("BENCH_PROFILE")  # a file for cProfile's statistics
+                    profiler = ["-m", "cProfile", "-o", f"{profile}.{database}"] if profile else []
+                    label = f"civicbot {database}"
+                    results = await run_bot(
+                        label,
+                        [python, *profiler, "-m", "bot", "run"],
+                        bot_env,
+                        telegram,
+                        sizes,
+                        number * 1_000_000,
+                        workdir,
+                    )
+                    measured.setdefault(label, []).extend(results)
+    rows = [
+        (label, median_burst([r for r in bursts if (r.members, r.known) == (size, known)]))
+        for label, bursts in measured.items()
+        for size in sizes
+        for known in (False, True)
+    ]
     echo = {(r.members, r.known): r for label, r in rows if label == "aiogram echo"}
+    print(f"median of {rounds} round(s)")
     print(
         f"{'members':>7}  {'writing':<8}{'bot':<20}{'drain s':>9}{'p50 s':>8}{'p95 s':>8}"
         f"{'max s':>8}{'drain/echo':>12}{'p95/echo':>10}"
@@ -195,10 +207,26 @@ async def main(sizes: Sequence[int], bot_root: Path, databases: Sequence[str]) -
     sys.stdout.flush()
 
 
+def median_burst(bursts: Sequence[Burst]) -> Burst:
+    """Each figure of BURSTS (the same size and kind, one per round) at its median."""
+    first = bursts[0]
+    return Burst(
+        first.members,
+        first.known,
+        statistics.median(b.drain for b in bursts),
+        statistics.median(b.p50 for b in bursts),
+        statistics.median(b.p95 for b in bursts),
+        statistics.median(b.worst for b in bursts),
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--bot-root", type=Path, default=ROOT, help="checkout to run civicbot from")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="figures are their median")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.members, arguments.bot_root.resolve(), arguments.databases))
+    asyncio.run(
+        main(arguments.members, arguments.bot_root.resolve(), arguments.databases, arguments.rounds)
+    )
