@@ -10,7 +10,6 @@ from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
 from bot.announcements import REPORT_SECONDS, Broadcaster
+from bot.api_session import JsonSession
 from bot.filters import check_filters_in_the_loop
 from bot.fsm import DatabaseStorage
 from bot.help_requests import Helpdesk
@@ -139,7 +139,7 @@ def create_dispatcher(
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     """The Bot API client, speaking HTML, pointed at TELEGRAM_API_URL."""
     if session is None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     assert settings.bot_token is not None, "create_bot needs BOT_TOKEN (or a local session)"
     session.middleware(KeepResponseTypes())
     session.middleware(HarmlessFailureGuard())
