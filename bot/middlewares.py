@@ -93,8 +93,14 @@ class MemberLoader:
     async def _load(self, batch: list[_Visit]) -> None:
         try:
             async with self._sessionmaker() as session:
-                loaded = await members.sync_members(session, [visit.profile for visit in batch])
-                keys = [visit.conversation_key for visit in batch if visit.conversation_key]
+                profiles = [visit.profile for visit in batch]
+                loaded, created = await members.sync_members(session, profiles)
+                # Someone created just now has no conversation yet.
+                keys = [
+                    visit.conversation_key
+                    for visit in batch
+                    if visit.conversation_key and visit.profile.member_id not in created
+                ]
                 conversations = await load_conversations(session, keys=keys)
         except Exception as error:
             for visit in batch:

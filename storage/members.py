@@ -66,8 +66,11 @@ class Profile:
     telegram_language: str | None
 
 
-async def sync_members(session: AsyncSession, profiles: Sequence[Profile]) -> list[Member]:
-    """The members for PROFILES (in order): created when new, written only when changed.
+async def sync_members(
+    session: AsyncSession, profiles: Sequence[Profile]
+) -> tuple[list[Member], set[int]]:
+    """The members for PROFILES (in order), created when new, written only when changed; and
+    the ids of those created now.
 
     A query for the known ones and a statement for the new ones, however many (several people
     writing at once). A member another process has just created is read, not created twice.
@@ -76,8 +79,11 @@ async def sync_members(session: AsyncSession, profiles: Sequence[Profile]) -> li
     found = await session.scalars(select(Member).where(col(Member.id).in_(ids)))
     known = {member.id: member for member in found}
     new = {p.member_id: p for p in profiles if p.member_id not in known}
+    created: set[int] = set()
     if new:
-        known |= {member.id: member for member in await _create_members(session, new.values())}
+        for member in await _create_members(session, new.values()):
+            known[member.id] = member
+            created.add(member.id)
         if len(known) < len(ids):  # created meanwhile by another process
             missing = ids - set(known)
             found = await session.scalars(select(Member).where(col(Member.id).in_(missing)))
@@ -94,7 +100,7 @@ async def sync_members(session: AsyncSession, profiles: Sequence[Profile]) -> li
             member.telegram_language, member.reachable = profile.telegram_language, True
             member.updated_at = utcnow()
     await session.flush()
-    return [known[profile.member_id] for profile in profiles]
+    return [known[profile.member_id] for profile in profiles], created
 
 
 async def _create_members(session: AsyncSession, profiles: Iterable[Profile]) -> list[Member]:

@@ -58,7 +58,7 @@ async def test_members_writing_at_once_cost_one_transaction(
     assert row is not None and (row.state, row.data) == ("S:step", {"a": 1})
     assert all(row is None for _, row in loaded[1:])
     # One read of the members, one insert of the twenty new ones, one update, one read of the
-    # conversations: for everyone.
+    # conversations (of the one member who existed before): for everyone.
     assert statements.count("INSERT") == 1 and statements.count("UPDATE") == 1
     assert statements.count("SELECT") == 2
     async with sessionmaker() as session:
@@ -73,7 +73,7 @@ async def test_a_failed_load_reaches_everyone_waiting_and_the_next_one_works(
     loader = MemberLoader(sessionmaker)
     original = members.sync_members
 
-    async def broken(*_args: Any) -> list[Member]:
+    async def broken(*_args: Any) -> tuple[list[Member], set[int]]:
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(members, "sync_members", broken)
@@ -99,3 +99,17 @@ async def test_an_update_cancelled_while_waiting_leaves_the_others_their_members
     assert member.id == 2
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+async def test_newcomers_cost_a_read_and_an_insert_and_no_look_for_conversations(
+    sessionmaker: SessionMaker, statements: list[str]
+) -> None:
+    loader = MemberLoader(sessionmaker)
+    loaded = await asyncio.gather(
+        *(
+            loader.load(profile(member_id), f"1:{member_id}:{member_id}:default")
+            for member_id in (31, 32, 33)
+        )
+    )
+    assert [(member.id, row) for member, row in loaded] == [(31, None), (32, None), (33, None)]
+    assert statements == ["SELECT", "INSERT"]

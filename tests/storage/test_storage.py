@@ -141,9 +141,10 @@ async def test_members_of_several_updates_in_one_read_and_one_insert(
         members.Profile(2, "Jonas", "jonas", "lv"),
     ]
     async with sessionmaker() as session:
-        loaded = await members.sync_members(session, profiles)
+        loaded, created = await members.sync_members(session, profiles)
         await session.commit()
     assert [member.id for member in loaded] == [2, 1, 3, 2]
+    assert created == {2, 3}
     assert loaded[0] is loaded[3]
     new = loaded[0]
     assert (new.name, new.username, new.telegram_language) == ("Jonas", "jonas", "lv")
@@ -172,11 +173,12 @@ async def test_a_member_another_process_just_created_is_read_not_created_twice(
 
     async with sessionmaker() as session:
         event.listen(engine.sync_engine, "before_cursor_execute", other_process_first)
-        loaded = await members.sync_members(
+        loaded, created = await members.sync_members(
             session, [members.Profile(9, "Ona", None, "lt"), members.Profile(10, "Ida", None, None)]
         )
         await session.commit()
     event.remove(engine.sync_engine, "before_cursor_execute", other_process_first)
     assert inserted
     assert [member.id for member in loaded] == [9, 10]
+    assert created == {10}
     assert loaded[0].telegram_language == "lt"  # brought up to date after the read
