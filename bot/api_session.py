@@ -30,7 +30,7 @@ class JsonSession(AiohttpSession):
         payload: dict[str, Any] = {}
         for key, value in method.model_dump(warnings=False).items():
             prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared:  # as in aiogram's form: an empty or false value is not sent
+            if prepared is not None and prepared != "":  # as aiogram's form leaves them out
                 payload[key] = prepared
         if files:
             return await super().make_request(bot, method, timeout)

@@ -49,13 +49,16 @@ async def test_a_message_goes_as_json_with_its_keyboard_as_an_object(
     markup = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="Priminti", callback_data="r:1")]]
     )
-    sent = await bot.send_message(7, "Paraiškos: iki rugpjūčio 27 d.", reply_markup=markup)
+    sent = await bot.send_message(
+        7, "Paraiškos: iki rugpjūčio 27 d.", reply_markup=markup, disable_notification=False
+    )
     assert sent.message_id == 5
     [(content_type, body)] = seen
     assert content_type == "application/json"
     assert body == {
         "chat_id": 7,
         "text": "Paraiškos: iki rugpjūčio 27 d.",
+        "disable_notification": False,  # false is said, not left out
         "reply_markup": {"inline_keyboard": [[{"text": "Priminti", "callback_data": "r:1"}]]},
     }
 
