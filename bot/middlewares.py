@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -79,7 +80,10 @@ class MemberLoader:
         visit = _Visit(profile, conversation_key, asyncio.get_running_loop().create_future())
         self._waiting.append(visit)
         if self._loader is None:
-            self._loader = asyncio.create_task(self._load_all(), name="members")
+            # A context of its own: not the first waiter's (its update's session, for one).
+            self._loader = asyncio.create_task(
+                self._load_all(), name="members", context=contextvars.Context()
+            )
         return await visit.loaded
 
     async def _load_all(self) -> None:
@@ -107,6 +111,10 @@ class MemberLoader:
                 if not visit.loaded.done():
                     visit.loaded.set_exception(error)
             return
+        except BaseException:  # cancelled (the process stops): nobody is left waiting
+            for visit in batch:
+                visit.loaded.cancel()
+            raise
         for visit, member in zip(batch, loaded, strict=True):
             if not visit.loaded.done():  # its update may have been cancelled meanwhile
                 row = conversations.get(visit.conversation_key or "")

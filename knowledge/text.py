@@ -16,12 +16,18 @@ def is_lang(value: object) -> TypeGuard[Lang]:
     return value in LANGUAGES
 
 
+# Characters below this are remembered by the table (the alphabets and marks of our languages
+# and their neighbours); the rest are looked up each time, so odd input cannot make it grow.
+_REMEMBERED_BELOW: Final = 0x2000
+
+
 class _CombiningMarks(dict[int, int | None]):
     """A translation table deleting combining marks, filled in as characters are met."""
 
     def __missing__(self, code: int) -> int | None:
         kept = None if unicodedata.combining(chr(code)) else code
-        self[code] = kept
+        if code < _REMEMBERED_BELOW:
+            self[code] = kept
         return kept
 
 

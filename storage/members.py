@@ -104,7 +104,8 @@ async def sync_members(
 
 
 async def _create_members(session: AsyncSession, profiles: Iterable[Profile]) -> list[Member]:
-    """Insert members for PROFILES in one statement (none for an id that exists already)."""
+    """Insert members for PROFILES in one statement (none for an id that exists already), in
+    the order of their ids, so that two processes inserting the same ones cannot deadlock."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [
@@ -114,7 +115,7 @@ async def _create_members(session: AsyncSession, profiles: Iterable[Profile]) ->
             "username": profile.username,
             "telegram_language": profile.telegram_language,
         }
-        for profile in profiles
+        for profile in sorted(profiles, key=lambda profile: profile.member_id)
     ]
     statement = insert(Member).on_conflict_do_nothing(index_elements=["id"]).returning(Member)
     return list(await session.scalars(statement, rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,3 +114,21 @@ async def test_newcomers_cost_a_read_and_an_insert_and_no_look_for_conversations
     )
     assert [(member.id, row) for member, row in loaded] == [(31, None), (32, None), (33, None)]
     assert statements == ["SELECT", "INSERT"]
+
+
+async def test_the_load_runs_in_a_context_of_its_own(
+    sessionmaker: SessionMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first waiter's context (its update's database session, for one) stays its own."""
+    update_of = contextvars.ContextVar("update_of", default="nobody")
+    seen: list[str] = []
+    original = members.sync_members
+
+    async def noting(*args: Any) -> tuple[list[Member], set[int]]:
+        seen.append(update_of.get())
+        return await original(*args)
+
+    monkeypatch.setattr(members, "sync_members", noting)
+    update_of.set("first update")
+    member, _ = await MemberLoader(sessionmaker).load(profile(41), None)
+    assert member.id == 41 and seen == ["nobody"]
