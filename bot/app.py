@@ -180,7 +180,7 @@ async def open_database(settings: Settings) -> AsyncEngine:
     """The engine on DATABASE_URL, migrated; StartupError naming DATABASE_URL if it fails."""
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
-        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = create_engine(settings.database_url, pool_size=settings.pool_size)
     except OSError as error:  # the folder of an SQLite file cannot be made
         raise StartupError("DATABASE_URL", f"cannot open {shown}: {describe(error)}") from None
     try:

@@ -23,6 +23,8 @@ _SYNC_TO_ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
 }
 _ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+# Database connections beyond one per update handled at once.
+POOL_SPARE_CONNECTIONS = 4
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -43,12 +45,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_port: int = Field(default=8080, ge=1, le=65535)
-    # Updates handled at once. Most need no connection of their own (members are loaded
-    # together, see bot.middlewares.MemberLoader), so this may be well above the pool's size.
     max_concurrent_updates: int = Field(default=64, ge=1, le=1000)
-    # Connections each process keeps open: for updates that read or write beyond the member,
-    # the member loader, the scheduler and the outbox.
-    database_pool_size: int = Field(default=20, ge=2, le=1000)
+    # Connections each process may open (see `pool_size`).
+    database_pool_size: int | None = Field(default=None, ge=2, le=1000)
     reminder_offsets: str = DEFAULT_OFFSETS
     escalate_after: str = DEFAULT_ESCALATE_AFTER
     retention_draft_days: int = Field(default=180, ge=8, le=3650)
@@ -157,6 +156,14 @@ class Settings(BaseSettings):
         return {
             str(name): delay for name, delay in parse_escalate_after(self.escalate_after).items()
         }
+
+    @property
+    def pool_size(self) -> int:
+        """Connections each process may open: DATABASE_POOL_SIZE, else one for every update
+        handled at once and some to spare (the member loader, the scheduler, the outbox), so
+        that no update ever waits for one. Most updates take none: the members of those in
+        flight are loaded together (see bot.middlewares.MemberLoader)."""
+        return self.database_pool_size or self.max_concurrent_updates + POOL_SPARE_CONNECTIONS
 
     @property
     def uses_sqlite(self) -> bool:

@@ -27,7 +27,7 @@ def test_defaults_follow_the_product() -> None:
     assert settings.default_locale == "lt"
     assert settings.timezone == "Europe/Vilnius"
     assert settings.webhook_url is None and settings.webhook_secret is None
-    assert (settings.max_concurrent_updates, settings.database_pool_size) == (64, 20)
+    assert (settings.max_concurrent_updates, settings.pool_size) == (64, 68)
 
 
 def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,7 +50,7 @@ def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database_url == "postgresql+asyncpg://u:p@db/civicbot"
     assert settings.telegram_api_url == "http://127.0.0.1:8081"
     assert (settings.default_locale, settings.tz.key) == ("lv", "Europe/Riga")
-    assert (settings.max_concurrent_updates, settings.database_pool_size) == (100, 8)
+    assert (settings.max_concurrent_updates, settings.pool_size) == (100, 8)
 
 
 def test_dotenv_file_is_read(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
